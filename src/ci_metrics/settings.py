@@ -1,0 +1,97 @@
+"""Settings of ci-metrics, read from the environment (prefix ``CI_METRICS_``) or a ``.env`` file.
+
+Everything the pipeline keeps lives under :attr:`Settings.home`; each path below can be
+moved on its own.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The repository (editable install): dbt project, agreements, bundled sample data."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CI_METRICS_", env_file=".env", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".ci_metrics_home"),
+        description="Where all state lives: inbox, archive, warehouse, extracts, reports.",
+    )
+    inbox_dir: Path | None = Field(default=None, description="Default inbox (default: HOME/inbox).")
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the keyed hash (HMAC-SHA-256) that pseudonymises national IDs. "
+        "Wins over the key file when set.",
+    )
+    key_file: Path | None = Field(
+        default=None,
+        description="File holding the pseudonymisation key (default: HOME/secrets/pseudonym.key; "
+        "a demo key is created there, owner-only, when no key exists).",
+    )
+    layouts_dir: Path | None = Field(
+        default=None,
+        description="Extra source layouts (*.yml) beside the bundled ones, e.g. a new youth movement.",
+    )
+    dbt_project_dir: Path = Field(default=PROJECT_ROOT, description="The dbt project.")
+    agreements_dir: Path = Field(default=PROJECT_ROOT / "agreements", description="Partner agreements.")
+    cbs_dir: Path = Field(default=PROJECT_ROOT / "data" / "cbs", description="CBS workbooks.")
+    volume_drop_warning: float = Field(
+        default=0.5,
+        description="A source whose new load has fewer than this share of the rows of the previous "
+        "load of the same source is flagged (validation warning).",
+    )
+
+    @cached_property
+    def root(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def inbox(self) -> Path:
+        return (self.inbox_dir or self.root / "inbox").expanduser().resolve()
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.root / "warehouse"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The published warehouse: replaced atomically, never written in place."""
+        return self.warehouse_dir / "ci_metrics.duckdb"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.warehouse_dir / "build"
+
+    @property
+    def extracts_dir(self) -> Path:
+        return self.root / "extracts"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def validation_dir(self) -> Path:
+        return self.root / "validation"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return (self.key_file or self.root / "secrets" / "pseudonym.key").expanduser().resolve()
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]
