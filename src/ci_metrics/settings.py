@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         "load of the same source is flagged (validation warning).",
     )
 
+    jump_threshold_points: float = Field(
+        default=15.0,
+        description="A change of an indicator's total from one period to the next larger than "
+        "this (in the indicator's unit) is flagged (validation warning).",
+    )
+
     @cached_property
     def root(self) -> Path:
         return self.home.expanduser().resolve()

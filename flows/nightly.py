@@ -1,0 +1,182 @@
+"""The nightly run as a Prefect flow: ingest -> dbt build -> validate -> publish -> share.
+
+Write, audit, publish: everything is built in a private copy of the warehouse; the
+published file is replaced atomically only when dbt's tests and the critical
+expectations passed. Extracts and the public report are made from what was published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Failed
+
+from ci_metrics import warehouse
+from ci_metrics.dbt_build import run_dbt
+from ci_metrics.ids import Pseudonymiser
+from ci_metrics.ingest import Ingestor
+from ci_metrics.layouts import load_layouts
+from ci_metrics.runs import FileRecord, RunRecord, RunStore, new_run_id, sync_runs_table
+from ci_metrics.settings import Settings
+from ci_metrics.stages import stage
+from ci_metrics.validation import validate_build
+
+
+class RunFailed(RuntimeError):
+    """A stage failed; the published warehouse is unchanged."""
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except Exception:  # outside a flow run (direct call in a test)
+        return logging.getLogger("ci_metrics.flow")
+
+
+@task(name="ingest", cache_policy=NO_CACHE, retries=0)
+def ingest_task(settings: Settings, build: Path, inbox: Path, run_id: str) -> dict[str, Any]:
+    import duckdb
+
+    con = duckdb.connect(str(build))
+    try:
+        ingestor = Ingestor(
+            con,
+            home=settings.root,
+            archive_dir=settings.archive_dir,
+            layouts=load_layouts(settings.layouts_dir),
+            pseudonymise=Pseudonymiser.from_settings(settings),
+            run_id=run_id,
+        )
+        summary = ingestor.ingest_inbox(inbox)
+    finally:
+        con.close()
+    logger = _logger()
+    for o in summary.outcomes:
+        if o.status in ("rejected", "replaced") or o.rows_rejected:
+            logger.warning("%s/%s: %s (%d of %d rows rejected) %s", o.source, o.file_name, o.status,
+                           o.rows_rejected, o.rows_read, o.message)
+    return {
+        "counts": summary.as_dict(),
+        "files": [FileRecord(**{k: getattr(o, k) for k in FileRecord.model_fields}).model_dump()
+                  for o in summary.outcomes],
+    }
+
+
+@task(name="dbt build", cache_policy=NO_CACHE)
+def dbt_task(settings: Settings, build: Path) -> dict[str, Any]:
+    result = run_dbt(settings, build, ["build"])
+    return {"ok": result.ok, "failures": result.failures, "counts": result.counts,
+            "log_tail": result.log_tail}
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_task(settings: Settings, build: Path, run_id: str) -> dict[str, Any]:
+    report = validate_build(build, settings, run_id)
+    return {
+        "status": report.status,
+        "critical": [o.describe() for o in report.critical_failures],
+        "warnings": [o.describe() for o in report.warnings],
+        "data_docs": str(report.data_docs) if report.data_docs else None,
+        "evaluated": len(report.outcomes),
+        "seconds": report.seconds,
+    }
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(settings: Settings, build: Path, record: RunRecord, store: RunStore) -> str:
+    import duckdb
+
+    con = duckdb.connect(str(build))
+    try:
+        sync_runs_table(con, store.all())
+    finally:
+        con.close()
+    return str(warehouse.publish(settings, build))
+
+
+def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
+                 flow_run_id: str | None = None) -> RunRecord:
+    """One full nightly run. Returns the run record (also saved under HOME/runs); raises
+    :class:`RunFailed` (after saving the record) when nothing was published."""
+    logger = _logger()
+    run_id = run_id or new_run_id()
+    store = RunStore(settings.root / "runs")
+    record = RunRecord(run_id=run_id, flow_run_id=flow_run_id, started_at=dt.datetime.now(),
+                       inbox=str(inbox))
+    build: Path | None = None
+    with warehouse.run_lock(settings):
+        store.save(record)
+        store.mark_abandoned(run_id)
+        warehouse.clean_stale_builds(settings)
+        try:
+            with stage(record, "prepare"):
+                build = warehouse.prepare_build(settings, run_id)
+            with stage(record, "ingest") as st:
+                ingested = ingest_task(settings, build, inbox, run_id)
+                record.counts.update(ingested["counts"])
+                record.files = [FileRecord(**f) for f in ingested["files"]]
+                st.detail = ", ".join(f"{k}={v}" for k, v in ingested["counts"].items())
+            store.save(record)
+            with stage(record, "dbt build") as st:
+                dbt = dbt_task(settings, build)
+                st.detail = ", ".join(f"{k}={v}" for k, v in sorted(dbt["counts"].items()))
+                if not dbt["ok"]:
+                    st.ok = False
+                    record.failures = dbt["failures"]
+                    raise RunFailed("dbt build failed: " + "; ".join(dbt["failures"][:5]))
+            with stage(record, "validate") as st:
+                checked = validate_task(settings, build, run_id)
+                record.validation_status = checked["status"]
+                record.data_docs = checked["data_docs"]
+                record.warnings = checked["warnings"]
+                st.detail = f"{checked['evaluated']} expectations, {checked['status']}"
+                if checked["critical"]:
+                    st.ok = False
+                    record.failures = checked["critical"]
+                    record.status = "blocked"
+                    raise RunFailed(
+                        f"publishing blocked: {len(checked['critical'])} critical expectation(s) failed"
+                    )
+            record.status = "succeeded"
+            record.published = True
+            record.finished_at = dt.datetime.now()
+            with stage(record, "publish"):
+                publish_task(settings, build, record, store)
+                build = None
+            logger.info("run %s published %s", run_id, settings.warehouse_path)
+        except BaseException as exc:
+            record.published = False
+            if record.status not in ("blocked",):
+                record.status = "failed"
+            record.message = str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__
+            if not record.failures:
+                record.failures = [record.message]
+            logger.error("run %s %s: %s", run_id, record.status, record.message)
+            if build is not None:
+                warehouse.discard(build)
+            raise
+        finally:
+            record.finished_at = record.finished_at or dt.datetime.now()
+            store.save(record)
+    return record
+
+
+@flow(name="ci-metrics-nightly", persist_result=False, log_prints=False)
+def nightly(inbox: str | None = None, run_id: str | None = None, home: str | None = None) -> Any:
+    """Ingest the inbox, build the indicators, validate, publish, then extracts and report."""
+    settings = Settings(home=Path(home)) if home else Settings()
+    chosen = Path(inbox).resolve() if inbox else settings.inbox
+    try:
+        record = run_pipeline(settings, chosen, run_id=run_id,
+                              flow_run_id=str(flow_run.get_id() or "") or None)
+    except RunFailed as exc:
+        # An expected outcome (bad data, a failed test): a Failed state with the reason,
+        # without a traceback; the run record says the rest.
+        return Failed(message=str(exc))
+    return {"run_id": record.run_id, "status": record.status, "counts": record.counts}

@@ -1,0 +1,150 @@
+"""``ci-metrics``: the one command of the pipeline. ``ci-metrics --help`` lists the verbs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ci_metrics.settings import Settings
+
+DESCRIPTION = """\
+Shared measurement for a collective-impact partnership.
+
+Partner files land in an inbox (one folder per source); a nightly run ingests them
+(pseudonymising national IDs at the door), builds the shared indicators with dbt,
+validates everything with Great Expectations and publishes the warehouse atomically.
+All state lives under CI_METRICS_HOME (default ./.ci_metrics_home).
+"""
+
+
+def _prefect_env(settings: Settings) -> None:
+    """Keep Prefect's own state under CI_METRICS_HOME unless the user set it up."""
+    os.environ.setdefault("PREFECT_HOME", str(settings.root / "prefect"))
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from ci_metrics.runs import RunStore, new_run_id
+    from ci_metrics.summaries import print_run
+
+    _prefect_env(settings)
+    from flows.nightly import nightly
+
+    inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
+    if not inbox.is_dir():
+        print(f"error: inbox {inbox} does not exist", file=sys.stderr)
+        return 2
+    run_id = new_run_id()
+    state = nightly(inbox=str(inbox), run_id=run_id, return_state=True)
+    record = RunStore(settings.root / "runs").get(run_id)
+    if record is None:
+        print(f"error: the run did not start: {state.message}", file=sys.stderr)
+        return 1
+    print_run(record, settings)
+    if record.status == "succeeded":
+        return 0
+    return 3 if record.status == "blocked" else 1
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from ci_metrics.summaries import print_run, print_runs
+    from ci_metrics.runs import RunStore
+
+    store = RunStore(settings.root / "runs")
+    if args.run_id:
+        record = store.get(args.run_id)
+        if record is None:
+            print(f"error: no single run matches '{args.run_id}'", file=sys.stderr)
+            return 2
+        print_run(record, settings, as_json=args.json)
+        return 0
+    print_runs(store.all()[: args.last], settings, as_json=args.json)
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
+    from ci_metrics.query import interactive_shell, run_query
+
+    if args.query is None:
+        return interactive_shell(settings, args.format)
+    return run_query(settings, args.query, args.format)
+
+
+def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
+    """dbt against a scratch copy of the published warehouse (never the published file)."""
+    import shutil
+    import subprocess
+
+    from ci_metrics.dbt_build import DBT_MAIN, dbt_env
+
+    scratch = settings.root / "scratch" / "dbt.duckdb"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    if settings.warehouse_path.exists():
+        shutil.copyfile(settings.warehouse_path, scratch)
+    project = str(settings.dbt_project_dir)
+    cmd = [sys.executable, "-c", DBT_MAIN, *args.dbt_args, "--project-dir", project, "--profiles-dir", project]
+    print(f"# dbt on a scratch copy: {scratch}", file=sys.stderr)
+    return subprocess.call(cmd, env=dbt_env(settings, scratch), cwd=project)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ci-metrics", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", help="CI_METRICS_HOME for this command (where all state lives)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each file as it is read")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    p = verbs.add_parser("run", help="one full nightly run (a Prefect flow) on an inbox",
+                         description="Ingest every new file of the inbox, build the indicators "
+                         "(dbt), validate (Great Expectations) and publish the warehouse atomically. "
+                         "Exit 0: published; 3: blocked by a critical expectation; 1: failed.")
+    p.add_argument("--inbox", help="inbox folder with one sub-folder per source (default: HOME/inbox)")
+    p.set_defaults(func=cmd_run)
+
+    p = verbs.add_parser("status", help="the last runs, or one run in detail",
+                         description="What the last runs did: when, how long, what was loaded, "
+                         "rejected, validated, published.")
+    p.add_argument("run_id", nargs="?", help="show this run (a prefix is enough)")
+    p.add_argument("--last", type=int, default=10, help="how many runs to list (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = verbs.add_parser("sql", help="query the published warehouse, read-only",
+                         description="Run one SQL query on the published warehouse (read-only: "
+                         "it never blocks the nightly run), or open a shell when no query is given.")
+    p.add_argument("query", nargs="?", help="the SQL; omit for an interactive shell")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.set_defaults(func=cmd_sql)
+
+    p = verbs.add_parser("dbt", help="run dbt (e.g. `ci-metrics dbt docs generate`) on a scratch copy",
+                         description="Pass the arguments to dbt, on a scratch copy of the published "
+                         "warehouse, with the project's profile.")
+    p.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_dbt)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.home:
+        os.environ["CI_METRICS_HOME"] = args.home
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    os.environ.setdefault("TQDM_DISABLE", "1")  # GX's progress bars, before tqdm is imported
+    settings = Settings()
+    return int(args.func(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
