@@ -18,7 +18,11 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from ci_metrics import warehouse
+from ci_metrics.alerts import notify
+from ci_metrics.cbs_ingest import ingest_cbs
 from ci_metrics.dbt_build import run_dbt
+from ci_metrics.extracts.release import discard_pending, pending_dir, release
+from ci_metrics.freshness import newest_received, stale_sources
 from ci_metrics.ids import Pseudonymiser
 from ci_metrics.ingest import Ingestor
 from ci_metrics.layouts import load_layouts
@@ -39,7 +43,20 @@ def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return logging.getLogger("ci_metrics.flow")
 
 
-@task(name="ingest", cache_policy=NO_CACHE, retries=0)
+def _retry_on_transient_io(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry ingestion only for transient file-system trouble (a file locked or vanishing
+    while a partner's upload finishes); never for a bug or bad data."""
+    try:
+        state.result()
+    except (PermissionError, BlockingIOError, FileNotFoundError, InterruptedError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="ingest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=15,
+      retry_condition_fn=_retry_on_transient_io)
 def ingest_task(settings: Settings, build: Path, inbox: Path, run_id: str) -> dict[str, Any]:
     import duckdb
 
@@ -53,7 +70,9 @@ def ingest_task(settings: Settings, build: Path, inbox: Path, run_id: str) -> di
             pseudonymise=Pseudonymiser.from_settings(settings),
             run_id=run_id,
         )
-        summary = ingestor.ingest_inbox(inbox)
+        summary = ingestor.ingest_inbox(inbox, settle_seconds=settings.settle_seconds)
+        summary.outcomes.extend(ingest_cbs(ingestor, settings.cbs_dir))
+        stale = stale_sources(newest_received(inbox, con), settings.freshness_days)
     finally:
         con.close()
     logger = _logger()
@@ -61,7 +80,10 @@ def ingest_task(settings: Settings, build: Path, inbox: Path, run_id: str) -> di
         if o.status in ("rejected", "replaced") or o.rows_rejected:
             logger.warning("%s/%s: %s (%d of %d rows rejected) %s", o.source, o.file_name, o.status,
                            o.rows_rejected, o.rows_read, o.message)
+    for line in stale:
+        logger.warning("stale source: %s", line)
     return {
+        "stale": stale,
         "counts": summary.as_dict(),
         "files": [FileRecord(**{k: getattr(o, k) for k in FileRecord.model_fields}).model_dump()
                   for o in summary.outcomes],
@@ -88,6 +110,29 @@ def validate_task(settings: Settings, build: Path, run_id: str) -> dict[str, Any
     }
 
 
+@task(name="extracts", cache_policy=NO_CACHE)
+def extracts_task(settings: Settings, build: Path, run_id: str) -> dict[str, Any]:
+    """Partner extracts from the validated build, into a pending folder (released on publish)."""
+    import duckdb
+
+    from ci_metrics.extracts import produce_extracts
+    from ci_metrics.extracts.release import pending_dir
+
+    con = duckdb.connect(str(build))
+    try:
+        results = produce_extracts(con, pending_dir(settings.extracts_dir, run_id), run_id=run_id,
+                                   as_of=dt.date.today(), agreements_dir=settings.agreements_dir)
+    finally:
+        con.close()
+    logger = _logger()
+    problems = []
+    for r in results:
+        if not r.ok:
+            logger.warning("extract %s: %s", r.partner, r.message)
+            problems.append(f"extract {r.partner}: {r.message}")
+    return {"written": [r.partner for r in results if r.ok], "problems": problems}
+
+
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(settings: Settings, build: Path, record: RunRecord, store: RunStore) -> str:
     import duckdb
@@ -98,6 +143,17 @@ def publish_task(settings: Settings, build: Path, record: RunRecord, store: RunS
     finally:
         con.close()
     return str(warehouse.publish(settings, build))
+
+
+def _fault_injection_pause(settings: Settings, run_id: str, stage_name: str) -> None:
+    """Test hook: with CI_METRICS_TEST_PAUSE_IN=<stage>, the run waits at the start of that
+    stage (after writing ``build/<run_id>.paused``) so that a test can kill it there."""
+    import os
+    import time
+
+    if os.environ.get("CI_METRICS_TEST_PAUSE_IN") == stage_name:
+        (settings.build_dir / f"{run_id}.paused").touch()
+        time.sleep(600)
 
 
 def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
@@ -114,13 +170,16 @@ def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
         store.save(record)
         store.mark_abandoned(run_id)
         warehouse.clean_stale_builds(settings)
+        discard_pending(settings.extracts_dir)
         try:
             with stage(record, "prepare"):
                 build = warehouse.prepare_build(settings, run_id)
             with stage(record, "ingest") as st:
+                _fault_injection_pause(settings, run_id, "ingest")
                 ingested = ingest_task(settings, build, inbox, run_id)
                 record.counts.update(ingested["counts"])
                 record.files = [FileRecord(**f) for f in ingested["files"]]
+                record.stale_sources = ingested["stale"]
                 st.detail = ", ".join(f"{k}={v}" for k, v in ingested["counts"].items())
             store.save(record)
             with stage(record, "dbt build") as st:
@@ -143,12 +202,18 @@ def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
                     raise RunFailed(
                         f"publishing blocked: {len(checked['critical'])} critical expectation(s) failed"
                     )
+            with stage(record, "extracts") as st:
+                shared = extracts_task(settings, build, run_id)
+                record.warnings.extend(shared["problems"])
+                st.detail = f"{len(shared['written'])} partners: {', '.join(shared['written'])}"
             record.status = "succeeded"
             record.published = True
             record.finished_at = dt.datetime.now()
             with stage(record, "publish"):
                 publish_task(settings, build, record, store)
                 build = None
+                record.extracts = [str(p) for p in release(pending_dir(settings.extracts_dir, run_id),
+                                                           settings.extracts_dir)]
             logger.info("run %s published %s", run_id, settings.warehouse_path)
         except BaseException as exc:
             record.published = False
@@ -160,10 +225,14 @@ def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
             logger.error("run %s %s: %s", run_id, record.status, record.message)
             if build is not None:
                 warehouse.discard(build)
+            discard_pending(settings.extracts_dir)
             raise
         finally:
             record.finished_at = record.finished_at or dt.datetime.now()
             store.save(record)
+            sent = notify(record, settings)
+            if sent:
+                logger.info("alert sent by %s", ", ".join(sent))
     return record
 
 

@@ -53,6 +53,38 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 3 if record.status == "blocked" else 1
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """A long-running process that runs the nightly flow on its schedule (a Prefect deployment)."""
+    import datetime as dt
+
+    _prefect_env(settings)
+    from prefect.schedules import Cron, Interval
+
+    from flows.nightly import nightly
+
+    inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
+    if args.every:
+        schedule = Interval(dt.timedelta(seconds=args.every), timezone=settings.schedule_timezone)
+        when = f"every {args.every}s"
+    else:
+        cron = args.cron or settings.schedule_cron
+        schedule = Cron(cron, timezone=settings.schedule_timezone)
+        when = f"cron '{cron}' ({settings.schedule_timezone})"
+    print(f"ci-metrics serve: nightly run of {inbox} on {when}; at most one run at a time. "
+          "Ctrl-C to stop.", flush=True)
+    nightly.serve(
+        name="nightly",
+        schedules=[schedule],
+        parameters={"inbox": str(inbox), "home": str(settings.root)},
+        limit=1,
+        global_limit=1,
+        description="The ci-metrics nightly run: ingest, dbt build, validate, publish, share.",
+        tags=["ci-metrics"],
+        print_starting_message=False,
+    )
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from ci_metrics.summaries import print_run, print_runs
     from ci_metrics.runs import RunStore
@@ -107,6 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "Exit 0: published; 3: blocked by a critical expectation; 1: failed.")
     p.add_argument("--inbox", help="inbox folder with one sub-folder per source (default: HOME/inbox)")
     p.set_defaults(func=cmd_run)
+
+    p = verbs.add_parser("serve", help="run the nightly flow on a schedule (a Prefect deployment)",
+                         description="Start a long-running process that serves the nightly flow as a "
+                         "Prefect deployment: by default at 02:00 Asia/Jerusalem (settings "
+                         "CI_METRICS_SCHEDULE_CRON / CI_METRICS_SCHEDULE_TIMEZONE), at most one run at a "
+                         "time. Runs show in the Prefect UI when PREFECT_API_URL points at a server.")
+    p.add_argument("--inbox", help="inbox folder (default: HOME/inbox)")
+    p.add_argument("--cron", help="cron expression, e.g. '0 2 * * *'")
+    p.add_argument("--every", type=float, help="run every N seconds instead (testing)")
+    p.set_defaults(func=cmd_serve)
 
     p = verbs.add_parser("status", help="the last runs, or one run in detail",
                          description="What the last runs did: when, how long, what was loaded, "

@@ -97,6 +97,23 @@ def inbox_files(inbox: Path) -> Iterator[tuple[str, Path]]:
         yield source, path
 
 
+def still_being_written(paths: list[Path], settle_seconds: float) -> set[Path]:
+    """Files modified in the last few seconds whose size or time still changes after
+    ``settle_seconds``: a partner's upload in progress."""
+    import time
+
+    if settle_seconds <= 0:
+        return set()
+    now = time.time()
+    recent = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in paths
+              if now - p.stat().st_mtime < max(10.0, settle_seconds * 5)}
+    if not recent:
+        return set()
+    time.sleep(settle_seconds)
+    return {p for p, before in recent.items()
+            if not p.exists() or (p.stat().st_size, p.stat().st_mtime_ns) != before}
+
+
 def table_schema(table: str, layouts: list[SourceLayout]) -> dict[str, str]:
     """Columns of a raw table: the union of the layouts that write it, plus lineage."""
     columns: dict[str, str] = {}
@@ -258,6 +275,17 @@ class Ingestor:
         self._ledger(outcome, path, archived, layout, meta)
         return outcome
 
+    def _reject_unexpected(self, source: str, path: Path, exc: Exception) -> FileOutcome:
+        file_id = sha256_of(path)
+        outcome = FileOutcome(source=source, file_name=path.name, status="rejected", file_id=file_id)
+        archived = self.archive(source, path, file_id)
+        self.con.execute("begin transaction")
+        self._reject_whole(outcome, f"could not be processed ({type(exc).__name__}: {exc}); "
+                                    "the data unit should report this file")
+        self._ledger(outcome, path, archived, None, {})
+        self.con.execute("commit")
+        return outcome
+
     def _replace_earlier_version(self, outcome: FileOutcome, layout: SourceLayout) -> None:
         earlier = self.con.execute(
             "select file_id from ops.files where source = ? and file_name = ? and status = 'loaded'",
@@ -301,12 +329,29 @@ class Ingestor:
         self.con.unregister("_rows")
 
     # -- the inbox --------------------------------------------------------------------------
-    def ingest_inbox(self, inbox: Path) -> IngestSummary:
+    def ingest_inbox(self, inbox: Path, settle_seconds: float = 0.0) -> IngestSummary:
         summary = IngestSummary()
         if not inbox.is_dir():
             raise FileNotFoundError(f"inbox {inbox} does not exist")
-        for source, path in inbox_files(inbox):
-            outcome = self.ingest_file(source, path)
+        files = list(inbox_files(inbox))
+        growing = still_being_written([p for _, p in files], settle_seconds)
+        for source, path in files:
+            if path in growing:
+                summary.outcomes.append(FileOutcome(
+                    source=source, file_name=path.name, status="waiting",
+                    message="still being written (its size changed): left for the next run"))
+                continue
+            self.con.execute("begin transaction")
+            try:
+                outcome = self.ingest_file(source, path)
+                self.con.execute("commit")
+            except Exception as exc:  # a file no rule foresaw: rejected whole, the run goes on
+                self.con.execute("rollback")
+                log.exception("unexpected error while reading %s/%s", source, path.name)
+                outcome = self._reject_unexpected(source, path, exc)
+            except BaseException:
+                self.con.execute("rollback")
+                raise
             summary.outcomes.append(outcome)
             log.info("%-9s %-40s %-8s read=%d loaded=%d rejected=%d %s", source, path.name,
                      outcome.status, outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected,

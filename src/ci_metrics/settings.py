@@ -53,6 +53,30 @@ class Settings(BaseSettings):
         "this (in the indicator's unit) is flagged (validation warning).",
     )
 
+    lock_wait_seconds: float = Field(
+        default=600.0,
+        description="How long a run waits for another run to release the warehouse lock.",
+    )
+    settle_seconds: float = Field(
+        default=2.0,
+        description="A file modified this recently is watched this long; if it still grows, it "
+        "is left in the inbox for the next run (a partner still uploading it).",
+    )
+    freshness_days: dict[str, int] = Field(
+        default={"residents": 45, "welfare": 45, "schools": 400, "youth": 400, "surveys": 400},
+        description="Expected cadence of each source, in days (JSON in the environment).",
+    )
+    alert_email_to: list[str] = Field(default_factory=list, description="Who gets failure e-mails.")
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "ci-metrics@localhost"
+    smtp_starttls: bool = False
+    alert_webhook_url: str | None = Field(default=None, description="POSTed a JSON alert.")
+    schedule_cron: str = Field(default="0 2 * * *", description="When `ci-metrics serve` runs.")
+    schedule_timezone: str = "Asia/Jerusalem"
+
     @cached_property
     def root(self) -> Path:
         return self.home.expanduser().resolve()

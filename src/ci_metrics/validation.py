@@ -140,6 +140,9 @@ def validate_build(
     }
     settings.validation_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(settings.validation_dir))
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     datasource = context.data_sources.add_or_update_pandas("warehouse")
     report = ValidationReport()
     con = duckdb.connect(str(warehouse))

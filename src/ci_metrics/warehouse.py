@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,18 +30,25 @@ class RunInProgress(RuntimeError):
 
 
 @contextlib.contextmanager
-def run_lock(settings: Settings) -> Iterator[None]:
+def run_lock(settings: Settings, wait_seconds: float | None = None) -> Iterator[None]:
+    """Hold the one-run-at-a-time lock; wait for a run in progress up to ``wait_seconds``."""
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     path = settings.warehouse_dir / "run.lock"
+    wait = settings.lock_wait_seconds if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunInProgress(
-                f"another run holds {path}; at most one run at a time (the lock is released "
-                "when that run's process ends)"
-            ) from None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RunInProgress(
+                        f"another run still holds {path} after {wait:.0f}s; at most one run at a "
+                        "time (the lock is released when that run's process ends)"
+                    ) from None
+                time.sleep(1.0)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield

@@ -1,0 +1,78 @@
+{#- Shared business rules of the indicator models (docs in _indicator_macros.yml). -#}
+
+{#- Resident on a day: arrived on or before the day (born on it, moved in on it, or there since
+    before 2015) and not left on or before it. `resident_from` is the arrival date, or the birth
+    date when the register has no arrival date (born here or here since before 2015). -#}
+{% macro is_resident_on(day, resident_from='resident_from', resident_until='resident_until') -%}
+    ({{ resident_from }} <= {{ day }} and ({{ resident_until }} is null or {{ resident_until }} > {{ day }}))
+{%- endmacro %}
+
+{#- Age in year Y = Y - year of birth. -#}
+{% macro age_in_year(birth_date, year) -%}
+    ({{ year }} - extract(year from {{ birth_date }}))
+{%- endmacro %}
+
+{#- A welfare file is open at some time during year Y when it was opened on or before 31 December
+    of Y and not closed before 1 January of Y. -#}
+{% macro is_open_during_year(opened_on, closed_on, year) -%}
+    ({{ opened_on }} <= make_date({{ year }}, 12, 31)
+        and ({{ closed_on }} is null or {{ closed_on }} >= make_date({{ year }}, 1, 1)))
+{%- endmacro %}
+
+{#- Trim and collapse inner whitespace; empty text becomes null. -#}
+{% macro clean_text(column) -%}
+    nullif(trim(regexp_replace({{ column }}, '\s+', ' ', 'g')), '')
+{%- endmacro %}
+
+{#- ז / נ (register, schools) -> male / female. -#}
+{% macro sex_from_hebrew_code(column) -%}
+    case trim({{ column }}) when 'ז' then 'male' when 'נ' then 'female' end
+{%- endmacro %}
+
+{#- Hebrew grade letters -> grade number 7..12 (geresh, gershayim and quotes ignored). -#}
+{% macro grade_from_hebrew(column) -%}
+    case regexp_replace({{ column }}, '[\s''"׳״]', '', 'g')
+        when 'ז' then 7
+        when 'ח' then 8
+        when 'ט' then 9
+        when 'י' then 10
+        when 'יא' then 11
+        when 'יב' then 12
+    end
+{%- endmacro %}
+
+{#- Keep the rows of the latest snapshot of each locality (snapshot sources are complete). -#}
+{% macro latest_snapshot_filter(snapshot_column='snapshot_date', partition_by='locality_code') -%}
+    {{ snapshot_column }} = max({{ snapshot_column }}) over (partition by {{ partition_by }})
+{%- endmacro %}
+
+{#- Remove exact repeats: rows equal in every business column (lineage columns such as the file
+    name and row number are ignored) count once; the first occurrence's lineage is kept. -#}
+{% macro is_first_of_exact_repeats(business_columns) -%}
+    row_number() over (
+        partition by {{ business_columns | join(', ') }}
+        order by _file_name, _row_number
+    ) = 1
+{%- endmacro %}
+
+{#- One copy of every unit row per dimension it is reported by, plus the total:
+    adds `dimension` and `dimension_value` (text). `dimensions` maps a dimension name to the
+    column or expression holding its value. -#}
+{% macro explode_dimensions(cte, dimensions) -%}
+    select {{ cte }}.*, 'total' as dimension, 'all' as dimension_value
+    from {{ cte }}
+    {%- for dimension, expression in dimensions.items() %}
+    union all
+    select {{ cte }}.*, '{{ dimension }}' as dimension, cast({{ expression }} as varchar) as dimension_value
+    from {{ cte }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The target value implied by a registry target rule (fixed / baseline_times / baseline_plus). -#}
+{% macro target_from_rule(rule, parameter, baseline) -%}
+    case {{ rule }}
+        when 'fixed' then {{ parameter }}
+        when 'baseline_times' then {{ baseline }} * {{ parameter }}
+        when 'baseline_plus' then {{ baseline }} + {{ parameter }}
+    end
+{%- endmacro %}

@@ -1,0 +1,171 @@
+with
+
+registry as (
+
+    select * from {{ ref('indicator_registry') }}
+
+),
+
+indicator_values as (
+
+    select * from {{ ref('indicator_values') }}
+
+),
+
+locality_periods as (
+
+    select * from {{ ref('int_locality_periods') }}
+
+),
+
+localities as (
+
+    select distinct locality_code from locality_periods
+    union
+    select distinct locality_code from indicator_values
+
+),
+
+totals as (
+
+    select
+        indicator_id,
+        locality_code,
+        period,
+        value
+    from indicator_values
+    where dimension = 'total'
+        and value is not null
+
+),
+
+indicator_localities as (
+
+    select
+        registry.indicator_id,
+        localities.locality_code,
+        registry.polarity,
+        registry.unit,
+        coalesce(registry.baseline_period, {{ var('baseline_period', 2016) }}) as baseline_period,
+        registry.baseline_value as fixed_baseline_value,
+        coalesce(registry.target_period, {{ var('target_period', 2025) }}) as target_period,
+        registry.target_rule,
+        registry.target_parameter
+    from registry
+    cross join localities
+
+),
+
+latest as (
+
+    select
+        indicator_id,
+        locality_code,
+        period as latest_period,
+        value as latest_value
+    from totals
+    qualify row_number() over (partition by indicator_id, locality_code order by period desc) = 1
+
+),
+
+trends as (
+
+    -- least-squares line through the total values of the periods from the baseline on
+    select
+        totals.indicator_id,
+        totals.locality_code,
+        count(*) as periods_measured,
+        regr_slope(totals.value, totals.period) as trend_slope_per_year,
+        regr_intercept(totals.value, totals.period) as trend_intercept
+    from totals
+    inner join indicator_localities
+        on totals.indicator_id = indicator_localities.indicator_id
+        and totals.locality_code = indicator_localities.locality_code
+    where totals.period >= indicator_localities.baseline_period
+    group by totals.indicator_id, totals.locality_code
+
+),
+
+combined as (
+
+    select
+        indicator_localities.*,
+        coalesce(indicator_localities.fixed_baseline_value, measured_baseline.value) as baseline_value,
+        latest.latest_period,
+        latest.latest_value,
+        coalesce(trends.periods_measured, 0) as periods_measured,
+        trends.trend_slope_per_year,
+        case
+            when trends.periods_measured >= 2
+                then trends.trend_intercept + trends.trend_slope_per_year * indicator_localities.target_period
+        end as projected_value_at_target
+
+    from indicator_localities
+    left join totals as measured_baseline
+        on indicator_localities.indicator_id = measured_baseline.indicator_id
+        and indicator_localities.locality_code = measured_baseline.locality_code
+        and indicator_localities.baseline_period = measured_baseline.period
+    left join latest
+        on indicator_localities.indicator_id = latest.indicator_id
+        and indicator_localities.locality_code = latest.locality_code
+    left join trends
+        on indicator_localities.indicator_id = trends.indicator_id
+        and indicator_localities.locality_code = trends.locality_code
+
+),
+
+with_target as (
+
+    select
+        *,
+        {{ target_from_rule('target_rule', 'target_parameter', 'baseline_value') }} as target_value
+    from combined
+
+),
+
+with_status as (
+
+    select
+        *,
+        latest_value - baseline_value as change_since_baseline,
+        100.0 * (latest_value - baseline_value) / nullif(target_value - baseline_value, 0)
+            as share_of_way_to_target_pct,
+        case
+            when latest_value is null or target_value is null then 'no data'
+            when (polarity = 'higher_is_better' and latest_value >= target_value)
+                or (polarity = 'lower_is_better' and latest_value <= target_value)
+                then 'achieved'
+            when (polarity = 'higher_is_better' and projected_value_at_target >= target_value)
+                or (polarity = 'lower_is_better' and projected_value_at_target <= target_value)
+                then 'on track'
+            else 'off track'
+        end as status
+    from with_target
+
+),
+
+final as (
+
+    select
+        indicator_id,
+        locality_code,
+        unit,
+        polarity,
+        baseline_period,
+        baseline_value,
+        target_period,
+        target_rule,
+        target_value,
+        latest_period,
+        latest_value,
+        change_since_baseline,
+        share_of_way_to_target_pct,
+        periods_measured,
+        trend_slope_per_year,
+        projected_value_at_target,
+        status
+    from with_status
+
+)
+
+select * from final

@@ -1,0 +1,48 @@
+with
+
+households as (
+
+    select * from {{ ref('int_households_on_jan1') }}
+    where is_known_to_welfare is not null
+
+),
+
+households_by_dimension as (
+
+    {{ explode_dimensions('households', {
+        'neighborhood': 'neighborhood'
+    }) }}
+
+),
+
+cells as (
+
+    select
+        locality_code,
+        period,
+        dimension,
+        dimension_value,
+        count(distinct household_number) filter (where is_known_to_welfare) as numerator,
+        count(distinct household_number) as denominator
+    from households_by_dimension
+    group by locality_code, period, dimension, dimension_value
+
+),
+
+final as (
+
+    select
+        'wel_families_known' as indicator_id,
+        cast(period as integer) as period,
+        cast(locality_code as integer) as locality_code,
+        dimension,
+        dimension_value,
+        cast(numerator as double) as numerator,
+        cast(denominator as double) as denominator,
+        100.0 * numerator / denominator as value,
+        cast(denominator as bigint) as unweighted_count
+    from cells
+
+)
+
+select * from final

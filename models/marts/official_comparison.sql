@@ -1,0 +1,117 @@
+with
+
+indicator_map as (
+
+    select * from {{ ref('cbs_indicator_map') }}
+
+),
+
+partnership as (
+
+    select
+        indicator_values.indicator_id,
+        cast(indicator_values.locality_code as integer) as locality_code,
+        cast(indicator_values.period as integer) as period,
+        indicator_values.numerator,
+        indicator_values.denominator,
+        indicator_values.value,
+        indicator_values.is_below_min_cell_size
+    from {{ ref('indicator_values') }} as indicator_values
+    inner join indicator_map
+        on indicator_map.indicator_id = indicator_values.indicator_id
+    where indicator_values.dimension = 'total'
+
+),
+
+partnership_localities as (
+
+    select distinct locality_code from partnership
+
+),
+
+cbs_measures as (
+
+    select * from {{ ref('stg_cbs__local_authorities') }}
+    where not is_regional_council
+
+),
+
+cbs as (
+
+    -- the official figure of the partnership's localities (municipalities and local
+    -- councils: their CBS code is the locality code)
+    select
+        indicator_map.indicator_id,
+        cbs_measures.locality_code,
+        cbs_measures.data_year as period,
+        cbs_measures.data_period,
+        cbs_measures.value,
+        cbs_measures.value_status,
+        cbs_measures.is_low_reliability
+    from cbs_measures
+    inner join indicator_map
+        on indicator_map.cbs_measure = cbs_measures.measure
+    inner join partnership_localities
+        on partnership_localities.locality_code = cbs_measures.locality_code
+
+),
+
+locality_names as (
+
+    select
+        locality_code,
+        max(locality_name) as locality_name
+    from cbs_measures
+    group by locality_code
+
+),
+
+joined as (
+
+    select
+        coalesce(partnership.indicator_id, cbs.indicator_id) as indicator_id,
+        coalesce(partnership.locality_code, cbs.locality_code) as locality_code,
+        coalesce(partnership.period, cbs.period) as period,
+        partnership.numerator as partnership_numerator,
+        partnership.denominator as partnership_denominator,
+        partnership.value as partnership_value,
+        partnership.is_below_min_cell_size as partnership_is_below_min_cell_size,
+        cbs.value as cbs_value,
+        cbs.value_status as cbs_value_status,
+        cbs.is_low_reliability as cbs_is_low_reliability,
+        cbs.data_period as cbs_data_period
+    from partnership
+    full outer join cbs
+        on cbs.indicator_id = partnership.indicator_id
+        and cbs.locality_code = partnership.locality_code
+        and cbs.period = partnership.period
+
+),
+
+final as (
+
+    select
+        joined.indicator_id,
+        indicator_map.cbs_measure,
+        joined.locality_code,
+        locality_names.locality_name,
+        joined.period,
+        joined.partnership_numerator,
+        joined.partnership_denominator,
+        joined.partnership_value,
+        joined.partnership_is_below_min_cell_size,
+        joined.cbs_value,
+        joined.cbs_value_status,
+        joined.cbs_is_low_reliability,
+        joined.cbs_data_period,
+        joined.partnership_value - joined.cbs_value as difference,
+        indicator_map.note
+    from joined
+    inner join indicator_map
+        on indicator_map.indicator_id = joined.indicator_id
+    left join locality_names
+        on locality_names.locality_code = joined.locality_code
+
+)
+
+select * from final

@@ -1,0 +1,56 @@
+{%- set questions = ['q_trust', 'q_future', 'q_stay'] -%}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'survey_responses') }}
+
+),
+
+deduplicated as (
+
+    -- a response repeated exactly (same file received twice, or a line duplicated) counts once
+    select *
+    from source
+    qualify {{ is_first_of_exact_repeats([
+        'locality_code', 'period', 'response_id', 'started_at', 'submitted_at', 'status',
+        'language', 'weight', 'neighborhood', 'age_group', 'gender', 'origin'
+    ] + questions) }}
+
+),
+
+renamed as (
+
+    select
+        cast(locality_code as integer) as locality_code,
+        cast(period as integer) as period,
+        {{ clean_text('response_id') }} as response_id,
+        started_at,
+        submitted_at,
+        status,
+        coalesce(status = 'Complete', false) as is_complete,
+        language,
+        cast(weight as double) as weight,
+        {{ clean_text('neighborhood') }} as neighborhood,
+        {{ clean_text('age_group') }} as age_group,
+        case trim(gender) when 'גבר' then 'male' when 'אישה' then 'female' end as gender,
+        -- INDICATORS.md: ethiopian_origin when the answer is אתיופיה, otherwise other
+        case when trim(origin) = 'אתיופיה' then 'ethiopian_origin' else 'other' end as community,
+        {%- for question in questions %}
+        case when {{ question }} between 1 and 5 then cast({{ question }} as integer) end
+            as {{ question }}_score,
+        case
+            when {{ question }} between 1 and 5 then 'answered'
+            when {{ question }} = -99 then 'dont_know'
+            else 'skipped'
+        end as {{ question }}_status,
+        {%- endfor %}
+        _file_name as source_file_name,
+        _row_number as source_row_number
+
+    from deduplicated
+
+)
+
+select * from renamed
