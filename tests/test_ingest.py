@@ -77,8 +77,8 @@ def test_every_sample_file_is_loaded_and_counted(warehouse) -> None:
         rows = read_rows(path)
         bad_ids = 0
         for row in rows:
-            id_value = next(v for k, v in row.items() if k in ID_HEADERS)
-            bad_ids += not _id_ok(str(id_value))
+            id_values = [v for k, v in row.items() if k in ID_HEADERS]
+            bad_ids += bool(id_values) and not _id_ok(str(id_values[0]))  # surveys carry no ID
         status, read, loaded, rejected = files[path.name]
         assert status == "loaded", path.name
         assert read == len(rows), path.name
@@ -143,7 +143,7 @@ def test_no_id_or_name_reaches_any_table(warehouse) -> None:
     # after a person, so a name counts as found only as a whole cell value.
     columns = warehouse.execute(
         "select table_schema, table_name, column_name from information_schema.columns "
-        "where data_type = 'VARCHAR'"
+        "where data_type = 'VARCHAR' and column_name <> 'locality_name'"  # CBS town names are public
     ).fetchall()
     assert len(columns) > 40
     leaks = []
@@ -193,7 +193,7 @@ def test_key_file_is_private_and_outside_the_warehouse(tmp_path: Path) -> None:
     from ci_metrics.ids import key_file_is_private, load_or_create_key
     from ci_metrics.settings import Settings
 
-    settings = Settings(home=tmp_path)
+    settings = Settings(home=tmp_path, pseudonym_key=None)
     key = load_or_create_key(settings)
     assert len(key) >= 32
     assert key_file_is_private(settings.resolved_key_file)

@@ -155,6 +155,7 @@ final as (
         baseline_value,
         target_period,
         target_rule,
+        target_parameter,
         target_value,
         latest_period,
         latest_value,

@@ -24,6 +24,27 @@ def _tables_exist(con: duckdb.DuckDBPyConnection) -> bool:
     return n >= 2
 
 
+def _ensure_empty_tables(con: duckdb.DuckDBPyConnection) -> None:
+    from ci_metrics.cbs.layout import load_cbs_layout
+    from ci_metrics.cbs.load import RAW_SCHEMA, table_columns
+
+    for spec in load_cbs_layout().workbooks:
+        ddl = ", ".join(f"{name} {kind}" for name, kind in table_columns(spec))
+        con.execute(f"create schema if not exists {RAW_SCHEMA}")
+        con.execute(f"create table if not exists {RAW_SCHEMA}.{spec.table} ({ddl})")
+
+
+def _rows_per_file(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    rows = con.execute(
+        "select _file_id, count(*) from raw.cbs_local_authorities group by 1 "
+        "union all select _file_id, count(*) from raw.cbs_socioeconomic_index group by 1"
+    ).fetchall()
+    out: dict[str, int] = {}
+    for file_id, n in rows:
+        out[file_id] = out.get(file_id, 0) + n
+    return out
+
+
 def ingest_cbs(ingestor: Ingestor, cbs_dir: Path) -> list[FileOutcome]:
     con = ingestor.con
     paths = sorted(p for p in cbs_dir.glob("*.xlsx") if p.is_file())
@@ -45,9 +66,11 @@ def ingest_cbs(ingestor: Ingestor, cbs_dir: Path) -> list[FileOutcome]:
     except CbsLayoutError as exc:
         message, status, total = f"CBS workbook layout: {exc}", "rejected", 0
         log.error("%s", message)
+        _ensure_empty_tables(con)  # the indicators still build; peer comparisons stay empty
+    per_file = _rows_per_file(con) if status == "loaded" else {}
     for path in new:
         outcome = FileOutcome(source=SOURCE, file_name=path.name, status=status, file_id=ids[path],
-                              rows_loaded=total if status == "loaded" else 0, message=message)
+                              rows_loaded=per_file.get(ids[path], 0), message=message)
         archived = ingestor.archive(SOURCE, path, ids[path])
         con.execute("begin transaction")
         if status == "rejected":

@@ -21,13 +21,17 @@ indicator_models as (
 
 final as (
 
-    select indicator_id, 'registry row without a model tagged indicator' as problem
+    select
+        coalesce(registry.indicator_id, indicator_models.indicator_id) as indicator_id,
+        case
+            when indicator_models.indicator_id is null then 'registry row without a model tagged indicator'
+            else 'indicator model without a registry row'
+        end as problem
     from registry
-    where indicator_id not in (select indicator_id from indicator_models)
-    union all
-    select indicator_id, 'indicator model without a registry row' as problem
-    from indicator_models
-    where indicator_id not in (select indicator_id from registry)
+    full outer join indicator_models
+        on registry.indicator_id = indicator_models.indicator_id
+    where registry.indicator_id is null
+        or indicator_models.indicator_id is null
 
 )
 

@@ -22,7 +22,7 @@ latest_snapshot as (
 
 ),
 
-renamed as (
+final as (
 
     select
         cast(locality_code as integer) as locality_code,
@@ -43,4 +43,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final

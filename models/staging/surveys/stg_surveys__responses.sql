@@ -20,7 +20,7 @@ deduplicated as (
 
 ),
 
-renamed as (
+final as (
 
     select
         cast(locality_code as integer) as locality_code,
@@ -53,4 +53,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final

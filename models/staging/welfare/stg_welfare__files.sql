@@ -21,7 +21,7 @@ latest_snapshot as (
 
 ),
 
-renamed as (
+final as (
 
     select
         cast(locality_code as integer) as locality_code,
@@ -40,4 +40,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final

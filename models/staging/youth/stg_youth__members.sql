@@ -18,7 +18,7 @@ deduplicated as (
 
 ),
 
-renamed as (
+final as (
 
     select
         cast(locality_code as integer) as locality_code,
@@ -37,4 +37,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final

@@ -1,0 +1,506 @@
+"""The public report (ci_metrics.report): content, disclosure, accessibility, offline, browser.
+
+A realistic warehouse is built in tmp_path: the registry seed, the sample city's values of
+``data/samples/truth.json`` (2016-2021) with small cells, the progress mart computed by the
+same rule as ``models/marts/indicator_progress.sql``, and ops tables of a run with
+rejected rows (masked IDs) and failed warnings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from ci_metrics.extracts import build_partner_frame, load_agreement
+from ci_metrics.extracts.disclosure import round_half_up
+from ci_metrics.ledger import ensure_ops
+from ci_metrics.report import ReportError, build_report
+from ci_metrics.report import charts
+from ci_metrics.report.formatting import format_value, split_value
+from ci_metrics.report.pdf import chromium_command, find_chromium
+
+ROOT = Path(__file__).resolve().parents[1]
+TRUTH = ROOT / "data" / "samples" / "truth.json"
+REGISTRY_SEED = ROOT / "seeds" / "indicator_registry.csv"
+AGREEMENTS = ROOT / "agreements"
+SCREENSHOT = ROOT / "docs" / "report-screenshot.png"
+AS_OF = dt.date(2022, 1, 5)
+TODAY = dt.date(2026, 6, 1)  # the public agreement is in force 2026-2030
+RUN_ID = "20220105T020000Z-5f3a9c"
+FILE_IDS = ["a" * 64, "b" * 64, "c" * 64, "d" * 64, "e" * 64, "f" * 63 + "0", "9" * 64]
+MASKED = "*******47"
+SURVEYS = ("srv_trust_municipality", "srv_optimism", "srv_intent_to_stay")
+
+
+# --------------------------------------------------------------------------- fixture
+
+def _registry() -> pd.DataFrame:
+    reg = pd.read_csv(REGISTRY_SEED, dtype={"indicator_id": str})
+    truth = pd.DataFrame(json.loads(TRUTH.read_text(encoding="utf-8")))
+    base = truth[(truth["dimension"] == "total") & (truth["period"] == 2016)].set_index("indicator_id")["value"]
+    reg["baseline_value"] = reg["indicator_id"].map(base)
+    rule, p, b = reg["target_rule"], reg["target_parameter"].astype(float), reg["baseline_value"]
+    reg["target_value"] = np.where(rule == "fixed", p, np.where(rule == "baseline_times", b * p, b + p))
+    return reg
+
+
+def _values() -> pd.DataFrame:
+    v = pd.DataFrame(json.loads(TRUTH.read_text(encoding="utf-8")))
+    v["unweighted_count"] = v["denominator"]
+    surveys = v["indicator_id"].isin(SURVEYS)
+    v.loc[surveys, "unweighted_count"] = (v.loc[surveys, "denominator"] / 1.07).round()
+    # Small cells: a youth-movement total of 2017 counting 6 residents (primary suppression,
+    # which withholds every breakdown of that year too), and a survey age group of 7.
+    small = (v["indicator_id"] == "yth_movement_participation") & (v["period"] == 2017) & (v["dimension"] == "total")
+    v.loc[small, "unweighted_count"] = 6
+    extra = {
+        "indicator_id": "srv_optimism", "period": 2021, "locality_code": 1034, "dimension": "age_group",
+        "dimension_value": "90+", "numerator": 4.31, "denominator": 7.3, "value": 100 * 4.31 / 7.3,
+        "unweighted_count": 7,
+    }
+    v = pd.concat([v, pd.DataFrame([extra])], ignore_index=True)
+    v["unweighted_count"] = v["unweighted_count"].astype("Int64")
+    reg = pd.read_csv(REGISTRY_SEED)
+    v["unit"] = v["indicator_id"].map(reg.set_index("indicator_id")["unit"])
+    v["min_cell_size"] = 10
+    v["is_below_min_cell_size"] = v["unweighted_count"].fillna(99) < 10
+    return v
+
+
+def _progress(reg: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """The status rule of models/marts/indicator_progress.sql, in pandas."""
+    rows = []
+    totals = values[(values["dimension"] == "total") & values["value"].notna()]
+    for r in reg.to_dict(orient="records"):
+        t = totals[totals["indicator_id"] == r["indicator_id"]].sort_values("period")
+        t = t[t["period"] >= r["baseline_period"]]
+        latest = t.iloc[-1] if len(t) else None
+        slope, intercept = np.polyfit(t["period"], t["value"], 1) if len(t) >= 2 else (None, None)
+        projected = intercept + slope * r["target_period"] if slope is not None else None
+        lv, tv, bv = (latest["value"] if latest is not None else None), r["target_value"], r["baseline_value"]
+        higher = r["polarity"] == "higher_is_better"
+        if lv is None or tv is None:
+            status = "no data"
+        elif (higher and lv >= tv) or (not higher and lv <= tv):
+            status = "achieved"
+        elif projected is not None and ((higher and projected >= tv) or (not higher and projected <= tv)):
+            status = "on track"
+        else:
+            status = "off track"
+        rows.append({
+            "indicator_id": r["indicator_id"], "locality_code": 1034, "unit": r["unit"], "polarity": r["polarity"],
+            "baseline_period": r["baseline_period"], "baseline_value": bv, "target_period": r["target_period"],
+            "target_rule": r["target_rule"], "target_value": tv,
+            "latest_period": int(latest["period"]) if latest is not None else None, "latest_value": lv,
+            "change_since_baseline": None if lv is None else lv - bv,
+            "share_of_way_to_target_pct": None if lv is None else 100 * (lv - bv) / (tv - bv),
+            "periods_measured": len(t), "trend_slope_per_year": slope,
+            "projected_value_at_target": projected, "status": status,
+        })
+    return pd.DataFrame(rows)
+
+
+def _ops(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_ops(con)
+    now = dt.datetime(2022, 1, 5, 2, 0)
+    files = [
+        # file_id, source, layout, name, status, read, loaded, rejected
+        (FILE_IDS[0], "residents", "residents", "residents_1034_20220105.csv", "loaded", 25400, 25396, 4),
+        (FILE_IDS[1], "schools", "schools", "achievement_1034_2021.xlsx", "loaded", 2580, 2577, 3),
+        (FILE_IDS[2], "youth", "tzofim", "tzofim_1034_2021.csv", "loaded", 610, 610, 0),
+        (FILE_IDS[3], "welfare", "welfare", "welfare_1034_20220105.csv", "loaded", 3650, 3649, 1),
+        (FILE_IDS[4], "surveys", "surveys", "survey_1034_2021.csv", "loaded", 700, 700, 0),
+        (FILE_IDS[5], "youth", None, "krembo_members_final_v2.xlsx", "rejected", None, None, None),
+        (FILE_IDS[6], "schools", "schools", "achievement_1034_2020.xlsx", "superseded", 2500, 2500, 0),
+    ]
+    con.executemany(
+        "insert into ops.files (file_id, source, layout, file_name, size_bytes, locality_code, period, received_at, "
+        "run_id, archived_path, status, rows_read, rows_loaded, rows_rejected) values (?, ?, ?, ?, 1000, 1034, 2021, ?, ?, ?, ?, ?, ?, ?)",
+        [[f, s, lay, n, now, RUN_ID, f"archive/{s}/{n}", st, rr, rl, rj] for f, s, lay, n, st, rr, rl, rj in files],
+    )
+    rejects = [
+        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 17, "מספר זהות", "national ID fails its check digit", MASKED),
+        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 230, "מספר זהות", "national ID fails its check digit", "*******03"),
+        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 231, "תאריך לידה", "תאריך לידה is not a valid date (dd/mm/yyyy)", "31/02/1990"),
+        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 231, "מספר זהות", "national ID is empty", ""),
+        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 900, "מספר זהות", "national ID fails its check digit", "*******88"),
+        (FILE_IDS[1], "schools", "achievement_1034_2021.xlsx", 44, "ת.ז. תלמיד", "national ID fails its check digit", "*******19"),
+        (FILE_IDS[1], "schools", "achievement_1034_2021.xlsx", 45, "יח\"ל מתמטיקה", "יח\"ל מתמטיקה is not one of 3 / 4 / 5", "6"),
+        (FILE_IDS[1], "schools", "achievement_1034_2021.xlsx", 46, "כיתה", "כיתה is empty", ""),
+        (FILE_IDS[3], "welfare", "welfare_1034_20220105.csv", 12, "נפשות", "נפשות is above 30", "41"),
+        (FILE_IDS[5], "youth", "krembo_members_final_v2.xlsx", None, None,
+         "unknown file: no layout of youth/ matches this name (expected bnei_akiva_<locality>_<year>.xlsx)", None),
+    ]
+    con.executemany(
+        "insert into ops.rejects values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [[RUN_ID, *r] for r in rejects],
+    )
+    checks = [
+        ("residents", "expect_column_values_to_not_be_null", True, "critical", None),
+        ("residents", "expect_column_values_to_not_be_null", False, "warning", 12),
+        ("schools", "expect_column_values_to_be_in_set", True, "critical", 0),
+        ("marts", "expect_compound_columns_to_be_unique", True, "critical", 0),
+        ("registry", "expect_column_values_to_be_in_set", True, "warning", 0),
+        ("jumps", "expect_column_values_to_be_between", False, "warning", 2),
+        ("volumes", "expect_column_values_to_be_between", True, "warning", 0),
+    ]
+    con.executemany(
+        "insert into ops.validations values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[RUN_ID, s, f"select * from {s}", e, "{}", ok, sev, "observed 7", n, "details"] for s, e, ok, sev, n in checks],
+    )
+    con.execute(
+        "insert into ops.runs (run_id, started_at, finished_at, status, published) values (?, ?, ?, 'succeeded', true)",
+        [RUN_ID, now, now],
+    )
+
+
+def make_warehouse(path: Path) -> Path:
+    reg, values = _registry(), _values()
+    progress = _progress(reg, values)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema marts")
+        for name, df in (("indicators", reg), ("indicator_values", values), ("indicator_progress", progress)):
+            con.register("df_view", df)
+            con.execute(f"create table marts.{name} as select * from df_view")
+            con.unregister("df_view")
+        _ops(con)
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_warehouse(tmp_path_factory.mktemp("report_wh") / "warehouse.duckdb")
+
+
+@pytest.fixture(scope="module")
+def report(warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("reports")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        result = build_report(con, out, run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False)
+    finally:
+        con.close()
+    return result, result.index_html.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- HTML helpers
+
+class _Cells(HTMLParser):
+    """Text of every element with a data-key, and of the whole page, tags stripped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[str, str] = {}
+        self._stack: list[tuple[str, str | None]] = []
+        self._open: dict[str, list[str]] = {}
+        self.attrs: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+
+    def handle_starttag(self, tag, attrs):
+        d = dict(attrs)
+        for k, v in attrs:
+            self.attrs.append((tag, k, v or ""))
+        key = d.get("data-key")
+        if tag not in ("br", "img", "meta", "link", "input", "path", "circle", "rect", "line"):
+            self._stack.append((tag, key))
+        if key:
+            self._open[key] = []
+
+    def handle_startendtag(self, tag, attrs):
+        for k, v in attrs:
+            self.attrs.append((tag, k, v or ""))
+
+    def handle_endtag(self, tag):
+        while self._stack:
+            t, key = self._stack.pop()
+            if key:
+                self.cells[key] = "".join(self._open.pop(key)).strip()
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        for buf in self._open.values():
+            buf.append(data)
+
+
+def parse(html: str) -> _Cells:
+    p = _Cells()
+    p.feed(html)
+    p.close()
+    return p
+
+
+def section(html: str, anchor: str) -> str:
+    start = html.index(f'id="{anchor}"')
+    end = html.find("</article>", start)
+    return html[start:end]
+
+
+def text_of(fragment: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", fragment))
+
+
+def expected_text(value: float, unit: str, decimals: int = 1) -> str:
+    """A figure with its unit words, as in the key facts: "−1.6 לאלף תושבים"."""
+    return format_value(round_half_up(value, decimals), unit, decimals)
+
+
+def expected_cell(value: float, unit: str, decimals: int = 1) -> str:
+    """A figure in a table (the header carries the unit words): "−1.6", "71.5%"."""
+    return split_value(round_half_up(value, decimals), unit, decimals)[0]
+
+
+# --------------------------------------------------------------------------- tests
+
+def test_page_is_hebrew_rtl_and_self_contained(report):
+    result, html = report
+    assert re.search(r'<html lang="he" dir="rtl">', html)
+    assert "<title>" in html and "</title>" in html
+    assert "<script" not in html.lower()
+    p = parse(html)
+    external = [(t, k, v) for t, k, v in p.attrs if k in ("src", "href", "xlink:href", "srcset", "action")
+                and re.match(r"\s*(https?:)?//", v)]
+    assert external == []
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html)
+    assert "@import" not in html and "@font-face" not in html
+    assert result.index_html.name == "index.html" and result.directory.name == AS_OF.isoformat()
+
+
+def test_every_registry_indicator_is_in_the_report(report, warehouse):
+    result, html = report
+    con = duckdb.connect(str(warehouse), read_only=True)
+    ids = [r[0] for r in con.execute("select indicator_id from marts.indicators").fetchall()]
+    names = dict(con.execute("select indicator_id, name_he from marts.indicators").fetchall())
+    con.close()
+    assert len(ids) == 11 and result.indicators == 11 and result.indicators_published == 11
+    for ind in ids:
+        assert f'id="ind-{ind}"' in html, ind
+        assert names[ind] in section(html, f"ind-{ind}")
+        assert f'id="chart-{ind}"' in html
+    # Every chart has a title and a description in words, and a table of its figures.
+    for ind in ids:
+        svg = html[html.index(f'id="chart-{ind}"'):]
+        svg = svg[: svg.index("</svg>")]
+        assert f'aria-labelledby="chart-{ind}-title chart-{ind}-desc"' in svg and 'role="img"' in svg
+        desc = re.search(r"<desc[^>]*>(.*?)</desc>", svg, re.S).group(1)
+        assert "בשנת" in desc and "מצב:" in desc
+    assert html.count('<table class="data series">') == 11
+
+
+def test_figures_equal_the_warehouse(report, warehouse):
+    """Every figure printed is the warehouse value, rounded as the public extract rounds it;
+    every cell the public extract withholds is a dash here, and nothing else is."""
+    _, html = report
+    cells = parse(html).cells
+    con = duckdb.connect(str(warehouse), read_only=True)
+    values = con.execute("select * from marts.indicator_values").df()
+    registry = con.execute("select * from marts.indicators").df()
+    progress = con.execute("select indicator_id, latest_period, status from marts.indicator_progress").fetchall()
+    con.close()
+    public = build_partner_frame(values, registry, load_agreement(AGREEMENTS / "public.yml"))
+    raw = values.set_index(["indicator_id", "period", "dimension", "dimension_value"])["value"]
+    units = registry.set_index("indicator_id")["unit"]
+    checked = withheld = 0
+    for r in public.to_dict(orient="records"):
+        key = f"{r['indicator_id']}/{r['period']}/{r['dimension']}/{r['dimension_value']}"
+        if key not in cells:
+            assert r["dimension"] != "total", key  # every total of every period is printed
+            continue
+        if r["suppressed"]:
+            assert cells[key] == "—*", key
+            withheld += 1
+        else:
+            d = int(r["value_decimals"])
+            v = raw[(r["indicator_id"], r["period"], r["dimension"], r["dimension_value"])]
+            assert cells[key] == expected_cell(v, units[r["indicator_id"]], d), key
+            checked += 1
+    assert checked >= 90 and withheld >= 3
+    assert len(cells) == checked + withheld
+    words = {"achieved": "היעד הושג", "on track": "בדרך ליעד", "off track": "לא בקצב הנדרש", "no data": "אין נתונים"}
+    for ind, latest, status in progress:
+        sec = section(html, f"ind-{ind}")
+        assert f"הערך האחרון ({latest})" in sec
+        assert words[status] in text_of(sec)
+        assert f'class="status {status.replace(" ", "-")}"' in sec  # colour class and icon with the word
+    # Spot checks against the sample city's figures (truth.json).
+    assert cells["edu_bagrut_eligibility/2021/total/all"] == "71.5%"
+    assert cells["dem_net_migration/2021/total/all"] == "\u22121.6"
+    assert cells["edu_bagrut_gap_ethiopian/2016/total/all"] == "8.6"
+    # The key facts carry the unit in words.
+    facts = text_of(section(html, "ind-dem_net_migration"))
+    assert "הערך האחרון (2021)\u22121.6 לאלף תושבים" in facts
+    assert "ערך (לאלף תושבים)" in facts
+
+
+def test_breakdowns_follow_the_public_agreement(report):
+    _, html = report
+    keys = parse(html).cells
+    dims = {k.split("/")[2] for k in keys}
+    assert dims <= {"total", "gender", "community", "age_group"}
+    assert "edu_bagrut_eligibility/2021/gender/female" in keys
+    assert "srv_optimism/2021/age_group/18-29" in keys
+    assert not any("/school/" in k or "/neighborhood/" in k for k in keys)
+
+
+def test_nothing_below_the_cell_threshold_is_shown(report, warehouse):
+    result, html = report
+    cells = parse(html).cells
+    con = duckdb.connect(str(warehouse), read_only=True)
+    small = con.execute(
+        "select indicator_id, period, dimension, dimension_value, value from marts.indicator_values "
+        "where unweighted_count < 10"
+    ).fetchall()
+    con.close()
+    shown_small = 0
+    for ind, period, dim, dval, value in small:
+        key = f"{ind}/{period}/{dim}/{dval}"
+        if key not in cells:
+            continue  # a dimension or period the report does not print
+        shown_small += 1
+        assert cells[key] == "—*", key
+        assert not re.search(r"\d", cells[key])
+    assert shown_small >= 2  # the youth total of 2017 and the survey age group 90+
+    # A suppressed total withholds that year's breakdowns as well; the chart has a gap.
+    assert cells["yth_movement_participation/2017/total/all"] == "—*"
+    sec = section(html, "ind-yth_movement_participation")
+    assert "פחות מ־10 אנשים" in sec
+    desc = re.search(r"<desc[^>]*>(.*?)</desc>", sec, re.S).group(1)
+    assert "2017" in desc and "פרטיות" in desc
+    dashes = sum(v == "—*" for v in cells.values())
+    assert result.cells_suppressed == dashes >= 3
+    assert result.cells_shown == len(cells) - dashes
+
+
+def test_data_quality_note_has_counts_only(report):
+    _, html = report
+    quality = html[html.index('id="quality"'):]
+    text = text_of(quality)
+    assert "מרשם התושבים" in text and "מספר זהות שספרת הביקורת שלו שגויה — 3" in text
+    assert "קובץ שלא זוהה — 1" in text
+    assert "רצו 7 בדיקות; 5 עברו" in text
+    assert "שינויים חריגים משנה לשנה" in text
+    for secret in [RUN_ID, MASKED, "*******03", "31/02/1990", "krembo_members_final_v2", "archive/", *FILE_IDS]:
+        assert secret not in html, secret
+    assert "*****" not in html
+
+
+def test_print_stylesheet_and_accessibility(report):
+    _, html = report
+    assert "@page" in html and "size: A4" in html
+    assert "break-before: page" in html and "break-inside: avoid" in html
+    # Heading hierarchy: one h1, then h2 sections, h3 indicators, h4 parts; no level skipped.
+    levels = [int(h) for h in re.findall(r"<h([1-6])[\s>]", html)]
+    assert levels[0] == 1 and levels.count(1) == 1
+    for a, b in zip(levels, levels[1:]):
+        assert b <= a + 1, (a, b)
+    # Colour pairs used for text and lines meet WCAG AA (4.5:1) on their backgrounds.
+    for c in (charts.INK, charts.MUTED, charts.SERIES, charts.TARGET, charts.BASELINE):
+        assert charts.contrast_ratio(c, charts.PAGE) >= 4.5, c
+        assert charts.contrast_ratio(c, charts.FUTURE) >= 4.5, c
+    for style in charts.STATUS_COLOURS.values():
+        assert charts.contrast_ratio(style["fg"], style["bg"]) >= 4.5
+        assert charts.contrast_ratio(style["fg"], charts.PAGE) >= 4.5
+
+
+def test_report_is_replaced_whole_and_needs_an_agreement_in_force(warehouse, tmp_path):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        first = build_report(con, tmp_path, run_id=RUN_ID, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False)
+        (first.directory / "stale.txt").write_text("old")
+        again = build_report(con, tmp_path, run_id=RUN_ID, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False)
+        assert again.index_html.is_file() and not (again.directory / "stale.txt").exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == [AS_OF.isoformat()]
+        with pytest.raises(ReportError, match="expired"):
+            build_report(con, tmp_path / "x", run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS,
+                         today=dt.date(2031, 1, 1), pdf=False)
+        with pytest.raises(ReportError, match="public.yml"):
+            build_report(con, tmp_path / "y", run_id=None, as_of=AS_OF, agreements_dir=tmp_path, today=TODAY, pdf=False)
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- headless browser
+
+def _chromium_or_skip() -> str:
+    exe = find_chromium()
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required in CI (scripts/install-system-deps.sh installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return exe
+
+
+CONSOLE_ERROR = re.compile(r"Uncaught|CONSOLE\(\d+\)|ERROR:CONSOLE|net::ERR_|Failed to load resource|Refused to", re.I)
+
+
+def test_headless_chromium_opens_the_report_and_prints_it(warehouse, tmp_path):
+    exe = _chromium_or_skip()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        result = build_report(con, tmp_path / "reports", run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS,
+                              today=TODAY, pdf=True, chromium=exe)
+    finally:
+        con.close()
+
+    shot = tmp_path / "shot.png"
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        cmd = chromium_command(
+            exe, Path(profile),
+            "--enable-logging=stderr", "--v=0", "--hide-scrollbars", "--force-device-scale-factor=1",
+            f"--screenshot={shot}", "--window-size=1240,1754", result.index_html.as_uri(),
+        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000  # a page with content, not a blank one
+    errors = [line for line in proc.stderr.splitlines() if CONSOLE_ERROR.search(line)]
+    assert errors == [], errors
+
+    assert result.pdf is not None and result.pdf.read_bytes()[:5] == b"%PDF-"
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", result.pdf.read_bytes()))
+    assert pages >= 9  # cover, summary, a page (or more) per domain, data quality
+
+    if os.environ.get("CI_METRICS_UPDATE_SCREENSHOT", "1") != "0":
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOT)
+
+
+# --------------------------------------------------------------------------- the real pipeline
+
+def test_report_from_the_published_sample_warehouse(published_warehouse: Path, tmp_path):
+    con = duckdb.connect(str(published_warehouse), read_only=True)
+    try:
+        registry = [r[0] for r in con.execute("select indicator_id from marts.indicators").fetchall()]
+        totals = con.execute(
+            "select v.indicator_id, v.period, v.value, i.unit from marts.indicator_values v "
+            "join marts.indicators i using (indicator_id) "
+            "where dimension = 'total' and coalesce(v.unweighted_count, 100) >= 30"
+        ).fetchall()
+        result = build_report(con, tmp_path, run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False)
+    finally:
+        con.close()
+    html = result.index_html.read_text(encoding="utf-8")
+    cells = parse(html).cells
+    assert result.indicators == len(registry) == 11
+    for ind in registry:
+        assert f'id="ind-{ind}"' in html
+    for ind, period, value, unit in totals:
+        key = f"{ind}/{period}/total/all"
+        if cells.get(key) == "—*":
+            continue  # withheld by disclosure control (e.g. complementary)
+        assert cells[key] == expected_cell(value, unit), key
+    assert 'lang="he" dir="rtl"' in html
