@@ -210,6 +210,7 @@ def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
             record.published = True
             record.finished_at = dt.datetime.now()
             with stage(record, "publish"):
+                store.save(record)  # ops.runs, copied from the records, shows this run as published
                 publish_task(settings, build, record, store)
                 build = None
                 record.extracts = [str(p) for p in release(pending_dir(settings.extracts_dir, run_id),

@@ -414,6 +414,14 @@ def test_print_stylesheet_and_accessibility(report):
     for style in charts.STATUS_COLOURS.values():
         assert charts.contrast_ratio(style["fg"], style["bg"]) >= 4.5
         assert charts.contrast_ratio(style["fg"], charts.PAGE) >= 4.5
+    # The stylesheet's own colours: text colours on the page and on the shaded boxes,
+    # each status colour on its badge background.
+    var = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", html))
+    for fg in ("ink", "muted", "accent", "target"):
+        for bg in ("#ffffff", var["soft"]):
+            assert charts.contrast_ratio(var[fg], bg) >= 4.5, (fg, bg)
+    for status in ("achieved", "on-track", "off-track", "no-data"):
+        assert charts.contrast_ratio(var[status], var[f"{status}-bg"]) >= 4.5, status
 
 
 def test_report_is_replaced_whole_and_needs_an_agreement_in_force(warehouse, tmp_path):
@@ -433,6 +441,36 @@ def test_report_is_replaced_whole_and_needs_an_agreement_in_force(warehouse, tmp
         con.close()
 
 
+def test_minimal_warehouse_and_an_indicator_outside_the_public_agreement(tmp_path):
+    """No ops tables and no progress mart: the report still says so plainly. An indicator of
+    the registry that the public agreement does not list is described, never given values."""
+    reg, values = _registry(), _values()
+    extra_reg = reg[reg["indicator_id"] == "edu_dropout"].assign(
+        indicator_id="edu_private_tutoring", name_he="שיעורים פרטיים", display_order=12
+    )
+    extra_val = values[values["indicator_id"] == "edu_dropout"].assign(indicator_id="edu_private_tutoring", value=12.3456)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("create schema marts")
+        for name, df in (("indicators", pd.concat([reg, extra_reg])), ("indicator_values", pd.concat([values, extra_val]))):
+            con.register("df_view", df)
+            con.execute(f"create table marts.{name} as select * from df_view")
+            con.unregister("df_view")
+        result = build_report(con, tmp_path / "out", run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS,
+                              today=TODAY, pdf=False)
+    finally:
+        con.close()
+    html = result.index_html.read_text(encoding="utf-8")
+    assert result.indicators == 12 and result.indicators_published == 11
+    sec = section(html, "ind-edu_private_tutoring")
+    assert "אינו כלול בהסכם הפרסום לציבור" in sec
+    assert "12.3" not in html and "data-key=\"edu_private_tutoring" not in html
+    assert "chart-edu_private_tutoring" not in html
+    assert "אין במחסן הנתונים רישום של הקבצים" in html
+    assert "אין במחסן הנתונים תוצאות בדיקה" in html
+    assert html.count('class="status no-data"') >= 11  # no progress mart: no status is invented
+
+
 # --------------------------------------------------------------------------- headless browser
 
 def _chromium_or_skip() -> str:
@@ -444,7 +482,9 @@ def _chromium_or_skip() -> str:
     return exe
 
 
-CONSOLE_ERROR = re.compile(r"Uncaught|CONSOLE\(\d+\)|ERROR:CONSOLE|net::ERR_|Failed to load resource|Refused to", re.I)
+# Chromium logs every console message of the page as "...:INFO:CONSOLE:<line>] ..." (older
+# versions "CONSOLE(<line>)"); the report has no script, so any such line is an error.
+CONSOLE_ERROR = re.compile(r"Uncaught|:CONSOLE[:(]\d+|net::ERR_|Failed to load resource|Refused to", re.I)
 
 
 def test_headless_chromium_opens_the_report_and_prints_it(warehouse, tmp_path):
@@ -474,7 +514,8 @@ def test_headless_chromium_opens_the_report_and_prints_it(warehouse, tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page[^s]", result.pdf.read_bytes()))
     assert pages >= 9  # cover, summary, a page (or more) per domain, data quality
 
-    if os.environ.get("CI_METRICS_UPDATE_SCREENSHOT", "1") != "0":
+    # CI_METRICS_UPDATE_SCREENSHOT=1 refreshes the README's picture (not on every run: it is binary).
+    if os.environ.get("CI_METRICS_UPDATE_SCREENSHOT") == "1":
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, SCREENSHOT)
 

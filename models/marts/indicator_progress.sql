@@ -75,8 +75,9 @@ trends as (
         totals.indicator_id,
         totals.locality_code,
         count(*) as periods_measured,
-        regr_slope(totals.value, totals.period) as trend_slope_per_year,
-        regr_intercept(totals.value, totals.period) as trend_intercept
+        -- ordered aggregates: the same input gives the same bits, whatever the threads do
+        regr_slope(totals.value, totals.period order by totals.period) as trend_slope_per_year,
+        regr_intercept(totals.value, totals.period order by totals.period) as trend_intercept
     from totals
     inner join indicator_localities
         on totals.indicator_id = indicator_localities.indicator_id

@@ -86,7 +86,8 @@ peer_stats as (
         authority.measure,
         authority.data_year,
         count(peer.value) as peer_count,
-        avg(peer.value) as peer_avg,
+        -- ordered: floating-point sums in a fixed order give the same bits on every run
+        avg(peer.value order by peer.value) as peer_avg,
         quantile_cont(peer.value, 0.25) as peer_p25,
         quantile_cont(peer.value, 0.5) as peer_median,
         quantile_cont(peer.value, 0.75) as peer_p75
@@ -108,7 +109,7 @@ all_stats as (
         measure,
         data_year,
         count(value) as all_count,
-        avg(value) as all_avg,
+        avg(value order by value) as all_avg,
         quantile_cont(value, 0.25) as all_p25,
         quantile_cont(value, 0.5) as all_median,
         quantile_cont(value, 0.75) as all_p75

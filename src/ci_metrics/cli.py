@@ -85,6 +85,83 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
+    """Partner extracts from the published warehouse, outside the nightly run."""
+    import datetime as dt
+
+    import duckdb
+
+    from ci_metrics import warehouse
+    from ci_metrics.extracts import list_agreements, produce_extracts
+    from ci_metrics.extracts.release import discard_pending, pending_dir, release
+    from ci_metrics.runs import new_run_id
+
+    if args.list:
+        for status in list_agreements(settings.agreements_dir):
+            print(f"{status.partner_id:<28} {status.state:<14} {status.message}")
+        return 0
+    if not settings.warehouse_path.exists():
+        print(f"error: no published warehouse at {settings.warehouse_path}: run `ci-metrics run` first",
+              file=sys.stderr)
+        return 2
+    run_id = "extract-" + new_run_id()
+    # The audit rows (ops.extracts) are written into a copy that is then published, like a run.
+    with warehouse.run_lock(settings):
+        build = warehouse.prepare_build(settings, run_id)
+        try:
+            con = duckdb.connect(str(build))
+            try:
+                results = produce_extracts(con, pending_dir(settings.extracts_dir, run_id), run_id=run_id,
+                                           as_of=dt.date.today(), agreements_dir=settings.agreements_dir,
+                                           partners=args.partner or None)
+            finally:
+                con.close()
+            warehouse.publish(settings, build)
+        except BaseException:
+            warehouse.discard(build)
+            discard_pending(settings.extracts_dir)
+            raise
+        released = release(pending_dir(settings.extracts_dir, run_id), settings.extracts_dir)
+    for r in results:
+        mark = "ok " if r.ok else "NO "
+        where = next((str(p) for p in released if p.parent.name == r.partner), "")
+        print(f"{mark} {r.partner:<28} {where or r.message}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """The public progress report, from the published warehouse."""
+    import datetime as dt
+
+    from ci_metrics.report import build_report
+    from ci_metrics.warehouse import connect_published
+
+    try:
+        con = connect_published(settings)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = build_report(con, settings.reports_dir, run_id=None, as_of=dt.date.today(),
+                              agreements_dir=settings.agreements_dir, pdf=not args.no_pdf)
+    finally:
+        con.close()
+    print(f"report: {result.index}")
+    if result.pdf:
+        print(f"pdf:    {result.pdf}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from ci_metrics.generate import generate_cities
+
+    out = Path(args.out)
+    summary = generate_cities(args.cities, out, seed=args.seed, residents_per_city=args.residents,
+                              progress=lambda line: print(line, flush=True))
+    print(summary)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from ci_metrics.summaries import print_run, print_runs
     from ci_metrics.runs import RunStore
@@ -149,6 +226,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cron", help="cron expression, e.g. '0 2 * * *'")
     p.add_argument("--every", type=float, help="run every N seconds instead (testing)")
     p.set_defaults(func=cmd_serve)
+
+    p = verbs.add_parser("extract", help="partner CSV extracts under their data-sharing agreements",
+                         description="Write each partner's extract (only what its agreement allows, "
+                         "small cells suppressed, Excel-safe UTF-8 CSV) from the published warehouse "
+                         "into HOME/extracts/<partner>/<date>/, and record it in ops.extracts. The "
+                         "nightly run does this after every successful publish.")
+    p.add_argument("--partner", action="append", help="only this partner (repeatable)")
+    p.add_argument("--list", action="store_true", help="list the agreements and whether they are in force")
+    p.set_defaults(func=cmd_extract)
+
+    p = verbs.add_parser("report", help="the public progress report (Hebrew, printable)",
+                         description="Build the public report from the published warehouse into "
+                         "HOME/reports/<date>/ (HTML that opens offline; a PDF when Chromium is present).")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    p.set_defaults(func=cmd_report)
+
+    p = verbs.add_parser("generate", help="synthetic partner files for K cities (benchmarks, tests)",
+                         description="Write an inbox of synthetic partner files for K cities in exactly "
+                         "the partners' formats, deterministic for a seed.")
+    p.add_argument("--cities", type=int, required=True, help="how many cities")
+    p.add_argument("--out", required=True, help="the inbox folder to write")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--residents", type=int, default=25_000, help="residents per city (default 25000)")
+    p.set_defaults(func=cmd_generate)
 
     p = verbs.add_parser("status", help="the last runs, or one run in detail",
                          description="What the last runs did: when, how long, what was loaded, "

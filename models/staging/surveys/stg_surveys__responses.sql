@@ -31,7 +31,9 @@ final as (
         status,
         coalesce(status = 'Complete', false) as is_complete,
         language,
-        cast(weight as double) as weight,
+        -- Exact decimals: weighted sums then do not depend on the order in which threads
+        -- add them up, so a re-run gives the same bits (the vendor sends 4 decimals).
+        cast(weight as decimal(18, 6)) as weight,
         {{ clean_text('neighborhood') }} as neighborhood,
         {{ clean_text('age_group') }} as age_group,
         case trim(gender) when 'גבר' then 'male' when 'אישה' then 'female' end as gender,
