@@ -145,6 +145,20 @@ def publish_task(settings: Settings, build: Path, record: RunRecord, store: RunS
     return str(warehouse.publish(settings, build))
 
 
+@task(name="report", cache_policy=NO_CACHE)
+def report_task(settings: Settings, run_id: str) -> dict[str, Any]:
+    """The public report, from the warehouse just published (read-only)."""
+    from ci_metrics.report import build_report
+
+    con = warehouse.connect_published(settings)
+    try:
+        result = build_report(con, settings.reports_dir, run_id=run_id, as_of=dt.date.today(),
+                              agreements_dir=settings.agreements_dir)
+    finally:
+        con.close()
+    return {"index": str(result.index), "pdf": str(result.pdf) if result.pdf else None}
+
+
 def _fault_injection_pause(settings: Settings, run_id: str, stage_name: str) -> None:
     """Test hook: with CI_METRICS_TEST_PAUSE_IN=<stage>, the run waits at the start of that
     stage (after writing ``build/<run_id>.paused``) so that a test can kill it there."""
@@ -216,6 +230,16 @@ def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
                 record.extracts = [str(p) for p in release(pending_dir(settings.extracts_dir, run_id),
                                                            settings.extracts_dir)]
             logger.info("run %s published %s", run_id, settings.warehouse_path)
+            with stage(record, "report") as st:
+                try:
+                    made = report_task(settings, run_id)
+                    record.report = made["index"]
+                    st.detail = "html" + (" + pdf" if made["pdf"] else "")
+                except Exception as exc:  # the data is published; the report is retried next run
+                    st.ok = False
+                    st.detail = f"{type(exc).__name__}: {exc}"[:300]
+                    record.warnings.append(f"the public report could not be built: {st.detail}")
+                    logger.error("report failed: %s", st.detail)
         except BaseException as exc:
             record.published = False
             if record.status not in ("blocked",):

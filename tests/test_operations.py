@@ -114,14 +114,19 @@ def test_a_blocked_run_alerts_by_email_and_webhook(copy_of_home, tmp_path: Path,
         def handle_message(self, message) -> None:
             mails.append(message)
 
-    smtp = Controller(Keep(), hostname="127.0.0.1", port=0)
+    import socket
+
+    with socket.socket() as probe:  # a free port (aiosmtpd checks its own start on it)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(Keep(), hostname="127.0.0.1", port=port)
     smtp.start()
     http = HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     _Hook.received.clear()
     try:
         monkeypatch.setenv("CI_METRICS_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("CI_METRICS_SMTP_PORT", str(smtp.server.sockets[0].getsockname()[1]))
+        monkeypatch.setenv("CI_METRICS_SMTP_PORT", str(port))
         monkeypatch.setenv("CI_METRICS_ALERT_EMAIL_TO", '["data-unit@example.org"]')
         monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{http.server_port}/hook")
         inbox = tmp_path / "inbox"

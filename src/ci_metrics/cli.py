@@ -133,7 +133,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """The public progress report, from the published warehouse."""
     import datetime as dt
 
-    from ci_metrics.report import build_report
+    from ci_metrics.report import ReportError, build_report
     from ci_metrics.warehouse import connect_published
 
     try:
@@ -144,6 +144,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     try:
         result = build_report(con, settings.reports_dir, run_id=None, as_of=dt.date.today(),
                               agreements_dir=settings.agreements_dir, pdf=not args.no_pdf)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
         con.close()
     print(f"report: {result.index}")

@@ -53,6 +53,13 @@ class GenerateSummary:
     def locality_codes(self) -> list[int]:
         return [c.locality_code for c in self.cities]
 
+    def __str__(self) -> str:
+        years = f"{self.years[0]}-{self.years[-1]}" if self.years else "-"
+        truth = f", truth {self.truth_path}" if self.truth_path else ""
+        return (f"{len(self.cities)} cities ({years}, {self.residents_per_city:,} residents each, seed "
+                f"{self.seed}): {self.files} files, {self.bytes / 1e6:.1f} MB in {self.seconds:.1f}s "
+                f"-> {self.out}{truth}")
+
 
 def _block_size(residents: int) -> int:
     """IDs per city: room for everyone ever registered plus outsiders (a power of two)."""

@@ -2,10 +2,11 @@
 
 The town starts on 1 January of the year before the first reporting year (the register
 extract covers "everyone registered since" then) with ``residents`` people in households
-built from a head's age (drawn from the real town's CBS age profile), a household type
-(single, couple, couple with children, single parent), children spaced from the mother's
-age, and a family origin (veteran Israeli, Ethiopian, former-USSR, North-African, ...)
-that decides the countries of birth of the person and of the father.
+built from a head's age, a household type (single, couple, couple with children, single
+parent), children spaced from the mother's age, and a family origin (veteran Israeli,
+Ethiopian, former-USSR, North-African, ...) that decides the countries of birth of the
+person and of the father. A pool of such households is raked to the real town's CBS age
+profile before the town is drawn from it.
 
 Every calendar year then has, in this order and each as one vectorised step:
 deaths (Gompertz hazard, scaled to the town's crude death rate), whole-household

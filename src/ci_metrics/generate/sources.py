@@ -218,7 +218,8 @@ class CityBuilder:
                 nm = f"{t} {N.SCHOOL_NAMESAKES[namesake[j]]}"
             seen.add(nm)
             names.append(nm)
-        codes = [100000 + ((c.index * 7919) % 89993) * 10 + j for j in range(n_s)]
+        # 6-digit school codes, distinct across towns (up to 85,993 of them)
+        codes = [140000 + ((c.index * 7919 + 4111) % 85993) * 10 + j for j in range(n_s)]
         size = rng.lognormal(0, 0.3, n_s)
         school_eff = rng.normal(0, 0.25, n_s)
         # affinity of each neighbourhood (rows) for each school: its own school counts 4x

@@ -53,8 +53,10 @@ def _row(ind, y, code, dim, val, num, den, value=None):
     if value is None:
         value = 100.0 * num / den if den else None
     return {"indicator_id": ind, "period": int(y), "locality_code": int(code), "dimension": dim,
-            "dimension_value": str(val), "numerator": None if num is None else float(num),
-            "denominator": None if den is None else float(den),
+            "dimension_value": str(val),
+            # weights have 4 decimals: 6 keep the exact sums and drop float noise
+            "numerator": None if num is None else round(float(num), 6),
+            "denominator": None if den is None else round(float(den), 6),
             "value": None if value is None else round(float(value), 6)}
 
 

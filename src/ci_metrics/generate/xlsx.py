@@ -8,10 +8,11 @@ per process, so the files stay what openpyxl would have written; only the worksh
 ``docProps/core.xml`` are built here.
 
 Why not openpyxl or xlsxwriter directly: the cells are built column-wise with numpy's
-string ufuncs instead of one Python call per cell, which makes a 2,600 x 9 pupil sheet
-about 5-7x faster to write (see ``bench_writers`` and the report of issue 9), and the
-output is byte-identical for identical input: the zip entries and ``core.xml`` carry the
-timestamp the caller passes, never the clock.
+string ufuncs instead of one Python call per cell. On a town's six pupil sheets (about
+2,600 x 9 cells each; ``python -m ci_metrics.generate._bench``) it writes a file in
+~30 ms, against ~80 ms for xlsxwriter 3.3.1 (constant_memory) and ~220 ms for openpyxl
+3.1.5 (write_only). And the output is byte-identical for identical input: the zip
+entries and ``core.xml`` carry the timestamp the caller passes, never the clock.
 """
 
 from __future__ import annotations

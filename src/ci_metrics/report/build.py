@@ -45,6 +45,11 @@ class ReportResult:
     cells_suppressed: int  # figures printed as "—" by disclosure control
     warnings: tuple[str, ...] = ()
 
+    @property
+    def index(self) -> Path:
+        """Alias of :attr:`index_html` (the name the CLI prints)."""
+        return self.index_html
+
     def summary(self) -> str:
         pdf = f", PDF {self.pdf}" if self.pdf else ", no PDF (no Chromium)"
         return (
