@@ -40,7 +40,9 @@ lock:  ## re-resolve the dependencies of pyproject.toml into requirements.lock
 	rm -rf /tmp/ci-metrics-lock && $(PY) -m venv /tmp/ci-metrics-lock
 	/tmp/ci-metrics-lock/bin/python -m pip install --quiet --upgrade pip
 	/tmp/ci-metrics-lock/bin/python -m pip install --quiet '.[test]'
-	/tmp/ci-metrics-lock/bin/python -m pip freeze --exclude ci-metrics > requirements.lock
+	head -3 requirements.lock > /tmp/ci-metrics-lock/header
+	cat /tmp/ci-metrics-lock/header > requirements.lock
+	/tmp/ci-metrics-lock/bin/python -m pip freeze --exclude ci-metrics >> requirements.lock
 
 clean:  ## remove the venv and the default home (the warehouse, archive and key!)
 	rm -rf $(VENV) .ci_metrics_home target logs
