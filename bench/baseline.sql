@@ -5,8 +5,10 @@
 -- numbers as marts.indicator_values), so that the dbt pipeline's overhead is a measured
 -- ratio. It is meant to be the fastest reasonable plain SQL: every raw table is scanned
 -- once or twice, each unit row is aggregated once with grouping sets (one grouping set per
--- dimension) instead of being copied once per dimension, and only the register and the
--- residents on 1 January are materialized, because several indicators reuse them.
+-- dimension) instead of being copied once per dimension, and only the register (one row
+-- per person) and the small calendar are materialized, because most indicators reuse them;
+-- the residents on 1 January are re-joined by each of their three users, which is cheaper
+-- than materializing millions of person-years.
 -- Everything is grouped by locality_code: any number of localities, nothing sample-specific.
 --
 -- Rules kept identical to the pipeline (models/):
@@ -27,6 +29,11 @@
 --     summed, so their exact repeats are removed first.
 
 create schema if not exists baseline;
+
+-- the pipeline's clean_text (macros/indicator_helpers.sql): trim, collapse inner
+-- whitespace, empty -> null
+create or replace temp macro clean_text(x) as
+    nullif(trim(regexp_replace(x, '\s+', ' ', 'g')), '');
 
 create or replace table baseline.indicator_values as
 
@@ -98,11 +105,11 @@ persons as materialized (
         person_key,
         year(p.birth_date) as birth_year,
         case trim(p.sex) when 'ז' then 'male' when 'נ' then 'female' end as gender,
-        nullif(trim(regexp_replace(p.neighborhood, '\s+', ' ', 'g')), '') as neighborhood,
-        nullif(trim(regexp_replace(p.household_number, '\s+', ' ', 'g')), '') as household_number,
+        clean_text(p.neighborhood) as neighborhood,
+        clean_text(p.household_number) as household_number,
         case
-            when nullif(trim(regexp_replace(p.birth_country, '\s+', ' ', 'g')), '') = 'אתיופיה'
-                or nullif(trim(regexp_replace(p.father_birth_country, '\s+', ' ', 'g')), '') = 'אתיופיה'
+            when clean_text(p.birth_country) = 'אתיופיה'
+                or clean_text(p.father_birth_country) = 'אתיופיה'
                 then 'ethiopian_origin'
             else 'other'
         end as community,
@@ -180,7 +187,7 @@ years as materialized (
 -- residents on 1 January (youth, welfare and migration denominators)
 -- ---------------------------------------------------------------------------------------
 
-residents_on_jan1 as materialized (
+residents_on_jan1 as not materialized (
 
     select
         y.locality_code,
@@ -480,8 +487,8 @@ answers as (
         locality_code,
         period,
         case when trim(origin) = 'אתיופיה' then 'ethiopian_origin' else 'other' end as community,
-        coalesce(nullif(trim(regexp_replace(neighborhood, '\s+', ' ', 'g')), ''), 'unknown') as neighborhood,
-        coalesce(nullif(trim(regexp_replace(age_group, '\s+', ' ', 'g')), ''), 'unknown') as age_group,
+        coalesce(clean_text(neighborhood), 'unknown') as neighborhood,
+        coalesce(clean_text(age_group), 'unknown') as age_group,
         -- exact decimals (the vendor sends 4): sums do not depend on the order of addition
         cast(weight as decimal(18, 6)) as weight,
         q_trust,

@@ -68,6 +68,107 @@
     {%- endfor %}
 {%- endmacro %}
 
+{#- The long format of `indicator_values`, as the column list of a select from `cells`
+    (period, locality_code, dimension, dimension_value, numerator, denominator): value =
+    100 * numerator / denominator in %, null when the denominator is 0. -#}
+{% macro indicator_value_columns(indicator_id, unweighted_count='denominator') -%}
+    '{{ indicator_id }}' as indicator_id,
+        cast(period as integer) as period,
+        cast(locality_code as integer) as locality_code,
+        dimension,
+        dimension_value,
+        cast(numerator as double) as numerator,
+        cast(denominator as double) as denominator,
+        100.0 * numerator / nullif(denominator, 0) as value,
+        cast({{ unweighted_count }} as bigint) as unweighted_count
+{%- endmacro %}
+
+{#- Weighted share of complete survey responses (is_in_share) agreeing (is_agreement) with one
+    question, in %, by the total and each dimension. A cell with no agreement is 0, not null;
+    unweighted_count counts responses. -#}
+{% macro weighted_survey_share(indicator_id, question, dimensions={
+    'community': 'community',
+    'neighborhood': 'neighborhood',
+    'age_group': 'age_group'
+}) -%}
+    with
+
+    answers as (
+
+        select * from {{ ref('int_survey_answers') }}
+        where question = '{{ question }}'
+            and is_in_share
+
+    ),
+
+    answers_by_dimension as (
+
+        {{ explode_dimensions('answers', dimensions) | indent(4) }}
+
+    ),
+
+    cells as (
+
+        select
+            locality_code,
+            period,
+            dimension,
+            dimension_value,
+            coalesce(sum(weight) filter (where is_agreement), 0) as numerator,
+            sum(weight) as denominator,
+            count(*) as unweighted_count
+        from answers_by_dimension
+        group by locality_code, period, dimension, dimension_value
+
+    )
+
+    select
+        {{ indicator_value_columns(indicator_id, unweighted_count='unweighted_count') }}
+    from cells
+{%- endmacro %}
+
+{#- Share of grade-12 pupils of the school file for whom a flag of int_pupils_enriched is true,
+    in %, by the total and each dimension; a pupil counts once per cell. -#}
+{% macro grade_12_share(indicator_id, flag, dimensions={
+    'school': 'school_code',
+    'gender': 'gender',
+    'community': 'community',
+    'neighborhood': 'neighborhood'
+}) -%}
+    with
+
+    grade_12_pupils as (
+
+        select * from {{ ref('int_pupils_enriched') }}
+        where grade = 12
+
+    ),
+
+    pupils_by_dimension as (
+
+        {{ explode_dimensions('grade_12_pupils', dimensions) | indent(4) }}
+
+    ),
+
+    cells as (
+
+        select
+            locality_code,
+            period,
+            dimension,
+            dimension_value,
+            count(distinct pupil_key) filter (where {{ flag }}) as numerator,
+            count(distinct pupil_key) as denominator
+        from pupils_by_dimension
+        group by locality_code, period, dimension, dimension_value
+
+    )
+
+    select
+        {{ indicator_value_columns(indicator_id) }}
+    from cells
+{%- endmacro %}
+
 {#- The target value implied by a registry target rule (fixed / baseline_times / baseline_plus). -#}
 {% macro target_from_rule(rule, parameter, baseline) -%}
     case {{ rule }}

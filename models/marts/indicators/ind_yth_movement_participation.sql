@@ -33,15 +33,7 @@ cells as (
 final as (
 
     select
-        'yth_movement_participation' as indicator_id,
-        cast(period as integer) as period,
-        cast(locality_code as integer) as locality_code,
-        dimension,
-        dimension_value,
-        cast(numerator as double) as numerator,
-        cast(denominator as double) as denominator,
-        100.0 * numerator / denominator as value,
-        cast(denominator as bigint) as unweighted_count
+        {{ indicator_value_columns(indicator_id='yth_movement_participation') }}
     from cells
 
 )
