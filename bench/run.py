@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("CI_METRICS_PSEUDONYM_KEY", "bench-key-0123456789abcdef")
 
 
@@ -49,7 +50,9 @@ def one_size(k: int, work: Path, seed: int) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     inbox, home = root / "inbox", root / "home"
     started = time.perf_counter()
-    generated = generate_cities(k, inbox, seed=seed, progress=lambda line: print("  " + line, flush=True))
+    truth = root / "truth.json"  # beside the inbox, not in it
+    generated = generate_cities(k, inbox, seed=seed, truth_path=truth,
+                                progress=lambda line: print("  " + line, flush=True))
     gen_seconds = time.perf_counter() - started
     files = [p for p in inbox.rglob("*") if p.is_file() and p.suffix in (".csv", ".xlsx")]
     size_mb = sum(p.stat().st_size for p in files) / (1 << 20)
@@ -65,11 +68,10 @@ def one_size(k: int, work: Path, seed: int) -> dict:
     first, first_wall = run()
     second, second_wall = run()
     published = home / "warehouse" / "ci_metrics.duckdb"
-    scratch = root / "baseline.duckdb"
+    scratch = root / "baseline_scratch.duckdb"
     shutil.copyfile(published, scratch)
     baseline_seconds = run_baseline(scratch)
     mismatches = None
-    truth = inbox / "truth.json"
     if truth.exists():
         import duckdb
 

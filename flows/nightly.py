@@ -20,6 +20,7 @@ from prefect.states import Failed
 from ci_metrics import warehouse
 from ci_metrics.alerts import notify
 from ci_metrics.cbs_ingest import ingest_cbs
+from ci_metrics.changes import code_fingerprint, detect_changes, record_publication
 from ci_metrics.dbt_build import run_dbt
 from ci_metrics.extracts.release import discard_pending, pending_dir, release
 from ci_metrics.freshness import newest_received, stale_sources
@@ -134,12 +135,14 @@ def extracts_task(settings: Settings, build: Path, run_id: str) -> dict[str, Any
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_task(settings: Settings, build: Path, record: RunRecord, store: RunStore) -> str:
+def publish_task(settings: Settings, build: Path, record: RunRecord, store: RunStore,
+                 fingerprint: str) -> str:
     import duckdb
 
     con = duckdb.connect(str(build))
     try:
         sync_runs_table(con, store.all())
+        record_publication(con, record.run_id, fingerprint)
     finally:
         con.close()
     return str(warehouse.publish(settings, build))
@@ -183,12 +186,30 @@ def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
     with warehouse.run_lock(settings):
         store.save(record)
         store.mark_abandoned(run_id)
+
+        def saving() -> None:
+            store.save(record)
+
         warehouse.clean_stale_builds(settings)
         discard_pending(settings.extracts_dir)
         try:
-            with stage(record, "prepare"):
+            with stage(record, "scan", on_start=saving) as st:
+                fingerprint = code_fingerprint(settings)
+                changes = detect_changes(settings, inbox, fingerprint)
+                st.detail = (f"{changes.new_files} new files, {changes.known_files} known"
+                             + (", code changed" if changes.code_changed else ""))
+            if changes.nothing_new:
+                record.status = "succeeded"
+                record.counts.update(files_seen=changes.known_files, files_loaded=0,
+                                     files_skipped=changes.known_files, files_rejected=0,
+                                     rows_loaded=0, rows_rejected=0)
+                record.message = (f"nothing new since run {changes.last_run_id}: the published "
+                                  "warehouse, extracts and report are unchanged")
+                logger.info("run %s: %s", run_id, record.message)
+                return record
+            with stage(record, "prepare", on_start=saving):
                 build = warehouse.prepare_build(settings, run_id)
-            with stage(record, "ingest") as st:
+            with stage(record, "ingest", on_start=saving) as st:
                 _fault_injection_pause(settings, run_id, "ingest")
                 ingested = ingest_task(settings, build, inbox, run_id)
                 record.counts.update(ingested["counts"])
@@ -196,14 +217,14 @@ def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
                 record.stale_sources = ingested["stale"]
                 st.detail = ", ".join(f"{k}={v}" for k, v in ingested["counts"].items())
             store.save(record)
-            with stage(record, "dbt build") as st:
+            with stage(record, "dbt build", on_start=saving) as st:
                 dbt = dbt_task(settings, build)
                 st.detail = ", ".join(f"{k}={v}" for k, v in sorted(dbt["counts"].items()))
                 if not dbt["ok"]:
                     st.ok = False
                     record.failures = dbt["failures"]
                     raise RunFailed("dbt build failed: " + "; ".join(dbt["failures"][:5]))
-            with stage(record, "validate") as st:
+            with stage(record, "validate", on_start=saving) as st:
                 checked = validate_task(settings, build, run_id)
                 record.validation_status = checked["status"]
                 record.data_docs = checked["data_docs"]
@@ -216,21 +237,21 @@ def run_pipeline(settings: Settings, inbox: Path, *, run_id: str | None = None,
                     raise RunFailed(
                         f"publishing blocked: {len(checked['critical'])} critical expectation(s) failed"
                     )
-            with stage(record, "extracts") as st:
+            with stage(record, "extracts", on_start=saving) as st:
                 shared = extracts_task(settings, build, run_id)
                 record.warnings.extend(shared["problems"])
                 st.detail = f"{len(shared['written'])} partners: {', '.join(shared['written'])}"
             record.status = "succeeded"
             record.published = True
             record.finished_at = dt.datetime.now()
-            with stage(record, "publish"):
+            with stage(record, "publish", on_start=saving):
                 store.save(record)  # ops.runs, copied from the records, shows this run as published
-                publish_task(settings, build, record, store)
+                publish_task(settings, build, record, store, fingerprint)
                 build = None
                 record.extracts = [str(p) for p in release(pending_dir(settings.extracts_dir, run_id),
                                                            settings.extracts_dir)]
             logger.info("run %s published %s", run_id, settings.warehouse_path)
-            with stage(record, "report") as st:
+            with stage(record, "report", on_start=saving) as st:
                 try:
                     made = report_task(settings, run_id)
                     record.report = made["index"]

@@ -13,6 +13,7 @@ import pytest
 os.environ.setdefault("TQDM_DISABLE", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -206,3 +206,12 @@ def test_serve_runs_the_flow_on_its_schedule(copy_of_home) -> None:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_dbt_docs_generate_builds_the_catalog(sample_run) -> None:
+    settings, _ = sample_run
+    proc = cli(settings, "dbt", "docs", "generate")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    catalog = json.loads((settings.root / "dbt" / "target" / "catalog.json").read_text())
+    assert "model.ci_metrics.indicator_values" in catalog["nodes"]
+    assert catalog["nodes"]["model.ci_metrics.indicator_values"]["metadata"]["schema"] == "marts"

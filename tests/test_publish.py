@@ -42,8 +42,8 @@ def survey_with_weights(inbox: Path, weight: str, year: int = 2021) -> Path:
 def test_sample_run_publishes_and_records_everything(sample_run) -> None:
     settings, record = sample_run
     assert record.published and settings.warehouse_path.exists()
-    assert [s.name for s in record.stages][:6] == ["prepare", "ingest", "dbt build", "validate", "extracts",
-                                                   "publish"]
+    assert [s.name for s in record.stages] == ["scan", "prepare", "ingest", "dbt build", "validate",
+                                               "extracts", "publish", "report"]
     assert record.validation_status in ("passed", "passed with warnings")
     assert record.data_docs and Path(record.data_docs).exists()
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
@@ -80,12 +80,29 @@ def test_second_run_on_the_same_inbox_changes_no_row(copy_of_home) -> None:
     con.close()
     record = run_flow(settings, SAMPLE_INBOX)
     assert record.status == "succeeded", record.failures
-    # 44 partner files and the 2 CBS workbooks, all known by their bytes
+    # 44 partner files and the 2 CBS workbooks, all known by their bytes: nothing to rebuild
     assert record.counts["files_loaded"] == 0 and record.counts["files_skipped"] == 46
+    assert [s.name for s in record.stages] == ["scan"] and "nothing new" in record.message
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     after = {t: con.execute(f"select count(*), sum(hash(columns(*))) from {t}").fetchall() for t in tables}
     con.close()
     assert after == before
+
+
+def test_a_change_to_the_models_rebuilds_without_new_files(copy_of_home, tmp_path: Path) -> None:
+    from ci_metrics.changes import code_fingerprint
+
+    settings = copy_of_home
+    agreements = tmp_path / "agreements"
+    shutil.copytree(settings.agreements_dir, agreements)
+    (agreements / "README.txt").write_text("a new note changes the fingerprint\n")
+    changed = settings.model_copy(update={"agreements_dir": agreements})
+    assert code_fingerprint(changed) != code_fingerprint(settings)
+    from flows.nightly import run_pipeline
+
+    record = run_pipeline(changed, SAMPLE_INBOX)
+    assert record.status == "succeeded" and record.published
+    assert "dbt build" in [s.name for s in record.stages]
 
 
 def test_critical_failure_blocks_publishing_and_keeps_the_published_file(copy_of_home, tmp_path: Path) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from ci_metrics.settings import Settings
@@ -30,6 +32,42 @@ def _prefect_env(settings: Settings) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
 
 
+@contextlib.contextmanager
+def _progress(settings: Settings, run_id: str) -> Iterator[None]:
+    """In a terminal, a live line with the run's current stage and its elapsed time."""
+    if not sys.stdout.isatty():
+        yield
+        return
+    import threading
+    import time
+
+    from rich.console import Console
+
+    from ci_metrics.runs import RunStore
+
+    store, done = RunStore(settings.root / "runs"), threading.Event()
+    console = Console()
+
+    def watch(status) -> None:  # type: ignore[no-untyped-def]
+        started, last = time.monotonic(), None
+        while not done.wait(0.5):
+            record = store.get(run_id)
+            current = record.current_stage if record else None
+            if current != last:
+                started, last = time.monotonic(), current
+            if current:
+                status.update(f"run {run_id}: {current} ({time.monotonic() - started:.0f}s)")
+
+    with console.status(f"run {run_id}: starting") as status:
+        thread = threading.Thread(target=watch, args=(status,), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ci_metrics.runs import RunStore, new_run_id
     from ci_metrics.summaries import print_run
@@ -42,7 +80,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: inbox {inbox} does not exist", file=sys.stderr)
         return 2
     run_id = new_run_id()
-    state = nightly(inbox=str(inbox), run_id=run_id, return_state=True)
+    with _progress(settings, run_id):
+        state = nightly(inbox=str(inbox), run_id=run_id, return_state=True)
     record = RunStore(settings.root / "runs").get(run_id)
     if record is None:
         print(f"error: the run did not start: {state.message}", file=sys.stderr)

@@ -57,6 +57,11 @@ create table if not exists ops.runs (
     published boolean,
     message varchar
 );
+create table if not exists ops.publications (
+    run_id varchar not null,
+    published_at timestamp not null,
+    code_fingerprint varchar not null     -- models, suites, agreements, layouts at publish time
+);
 create table if not exists ops.validations (
     run_id varchar not null,
     suite varchar not null,

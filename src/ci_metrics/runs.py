@@ -45,6 +45,7 @@ class RunRecord(BaseModel):
     started_at: dt.datetime
     finished_at: dt.datetime | None = None
     status: RunStatus = "running"
+    current_stage: str | None = None
     inbox: str
     counts: dict[str, int] = Field(default_factory=dict)
     files: list[FileRecord] = Field(default_factory=list)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,7 +82,11 @@ def sampler() -> PeakSampler:
 
 
 @contextmanager
-def stage(record: RunRecord, name: str) -> Iterator[StageRecord]:
+def stage(record: RunRecord, name: str, on_start: Callable[[], object] | None = None) -> Iterator[StageRecord]:
+    """Time a stage; ``on_start`` (e.g. saving the run record) lets a terminal show progress."""
+    record.current_stage = name
+    if on_start is not None:
+        on_start()
     memory = sampler()
     memory.take()
     started = time.perf_counter()
@@ -97,3 +101,4 @@ def stage(record: RunRecord, name: str) -> Iterator[StageRecord]:
         entry.seconds = round(time.perf_counter() - started, 3)
         entry.peak_rss_mb = round(memory.take(), 1)
         record.stages.append(entry)
+        record.current_stage = None

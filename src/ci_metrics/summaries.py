@@ -28,6 +28,8 @@ def print_run(record: RunRecord, settings: Settings, as_json: bool = False,
     style = STATUS_STYLE.get(record.status, "white")
     console.print(f"run {record.run_id}: [{style}]{record.status.upper()}[/{style}] "
                   f"({_seconds(record.seconds)}), inbox {record.inbox}")
+    if record.message and record.status == "succeeded":
+        console.print(f"  {record.message}")
     c = record.counts
     if c:
         console.print(f"  files: {c.get('files_seen', 0)} seen, {c.get('files_loaded', 0)} loaded, "
