@@ -198,8 +198,9 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from ci_metrics.generate import generate_cities
 
     out = Path(args.out)
+    truth = out.with_name(out.name + "_truth.json")  # beside the inbox: it is not a partner file
     summary = generate_cities(args.cities, out, seed=args.seed, residents_per_city=args.residents,
-                              progress=lambda line: print(line, flush=True))
+                              truth_path=truth, progress=lambda line: print(line, flush=True))
     print(summary)
     return 0
 
@@ -286,7 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("generate", help="synthetic partner files for K cities (benchmarks, tests)",
                          description="Write an inbox of synthetic partner files for K cities in exactly "
-                         "the partners' formats, deterministic for a seed.")
+                         "the partners' formats, deterministic for a seed, and beside it "
+                         "<OUT>_truth.json: every indicator computed from the generator's own records.")
     p.add_argument("--cities", type=int, required=True, help="how many cities")
     p.add_argument("--out", required=True, help="the inbox folder to write")
     p.add_argument("--seed", type=int, default=0)

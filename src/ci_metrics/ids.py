@@ -82,18 +82,11 @@ class Pseudonymiser:
         self._key = key
 
     def __call__(self, ids9: pd.Series) -> pd.Series:
+        """Keyed hash of each 9-digit ID (NA stays NA), computed once per distinct ID."""
         key = self._key
-        cache: dict[str, str] = {}
-
-        def one(value: str) -> str:
-            hit = cache.get(value)
-            if hit is None:
-                hit = hmac.new(key, value.encode("ascii"), hashlib.sha256).hexdigest()
-                cache[value] = hit
-            return hit
-
-        out = ids9.astype(object).map(lambda v: one(v) if isinstance(v, str) else None)
-        return out.astype("string")
+        distinct = ids9.dropna().unique()
+        lookup = {v: hmac.digest(key, v.encode("ascii"), "sha256").hex() for v in distinct}
+        return ids9.map(lookup).astype("string")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Pseudonymiser":

@@ -81,7 +81,10 @@ def read_csv(path: Path, layout: SourceLayout) -> TextTable:
 
 
 def _cell_text(value: object) -> object:
-    if value is None or value == "":
+    if type(value) is str:  # the common case first
+        text = value.strip()
+        return text if text else pd.NA
+    if value is None:
         return pd.NA
     if isinstance(value, bool):
         return "True" if value else "False"

@@ -88,9 +88,8 @@ def type_column(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series
         mapped[present & mapped.isna()] = spec.default_category
         return mapped, reasons
     if isinstance(spec, FlagColumn):
-        lookup = {v: True for v in spec.true_values} | {v: False for v in spec.false_values}
-        lookup |= {v.lower(): b for v, b in list(lookup.items())}
-        mapped = text.map(lambda v: lookup.get(v, lookup.get(str(v).lower())) if v is not pd.NA else pd.NA)
+        lookup = {v.lower(): True for v in spec.true_values} | {v.lower(): False for v in spec.false_values}
+        mapped = text.str.lower().map(lookup)
         bad = present & mapped.isna()
         allowed = " / ".join(spec.true_values + spec.false_values)
         reasons[bad] = f"is not one of {allowed}"

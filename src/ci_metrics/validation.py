@@ -147,8 +147,8 @@ def validate_build(
     report = ValidationReport()
     con = duckdb.connect(str(warehouse))
     try:
-        definitions = []
-        frames = {}
+        # One suite at a time: its DataFrame is dropped before the next is read, so memory
+        # peaks at the largest target, not at the sum of all of them.
         for spec in suites:
             try:
                 frame = con.sql(_render(spec.target, knobs)).df()
@@ -158,7 +158,6 @@ def validate_build(
                     None, None, f"the suite's target query failed: {exc}".splitlines()[0]))
                 continue
             report.rows_validated += len(frame)
-            frames[spec.name] = frame
             try:
                 asset = datasource.get_asset(spec.name)
             except LookupError:
@@ -182,13 +181,12 @@ def validate_build(
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
             )
-            definitions.append((spec, definition))
-        for spec, definition in definitions:
             result = definition.run(
-                batch_parameters={"dataframe": frames[spec.name]},
+                batch_parameters={"dataframe": frame},
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": 3},
                 run_id=gx.RunIdentifier(run_name=run_id),
             )
+            del frame
             target = _table_of(spec.target)
             for item in result.results:
                 config = item.expectation_config
