@@ -137,7 +137,7 @@ def type_rows(layout: SourceLayout, table: TextTable, pseudonymise: Pseudonymise
             continue
         if isinstance(spec, NationalIdColumn):
             ids9, reasons = validate_ids(text)
-            shown = text.map(mask_id)
+            shown = text.where(reasons.isna(), text[reasons.notna()].map(mask_id))  # only rejects are shown
             typed[name] = ids9  # hashed below, once bad rows are out
         else:
             values, reasons = type_column(spec, text)
