@@ -4,7 +4,6 @@ and the generator's truth against the warehouse for a town that is not the sampl
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import zipfile

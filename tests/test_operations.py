@@ -13,7 +13,6 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import pytest
 
 from conftest import SAMPLE_INBOX, TEST_KEY, run_flow
 from test_publish import survey_with_weights

@@ -62,9 +62,9 @@ def ingest_cbs(ingestor: Ingestor, cbs_dir: Path) -> list[FileOutcome]:
     try:
         counts = load_cbs(con, cbs_dir, ingestor.run_id)
         message = ", ".join(f"{t}: {n} rows" for t, n in counts.items())
-        status, total = "loaded", sum(counts.values())
+        status = "loaded"
     except CbsLayoutError as exc:
-        message, status, total = f"CBS workbook layout: {exc}", "rejected", 0
+        message, status = f"CBS workbook layout: {exc}", "rejected"
         log.error("%s", message)
         _ensure_empty_tables(con)  # the indicators still build; peer comparisons stay empty
     per_file = _rows_per_file(con) if status == "loaded" else {}

@@ -8,7 +8,6 @@ Python row by row for the check digit.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets

@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import shutil
 import uuid
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ci_metrics.folders import replace_dir
 from ci_metrics.extracts.agreements import (
     DIMENSIONS,
     Agreement,
@@ -276,7 +276,7 @@ def _produce_one(
         data = (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
         (tmp / MANIFEST_NAME).write_bytes(data)
         manifest_file = ExtractFile(MANIFEST_NAME, hashlib.sha256(data).hexdigest(), None, 0, len(data))
-        _replace_dir(tmp, final)
+        replace_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -289,15 +289,6 @@ def _produce_one(
     )
 
 
-def _replace_dir(tmp: Path, final: Path) -> None:
-    """Put ``tmp`` at ``final``; an earlier extract of the same day is replaced whole."""
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _manifest(

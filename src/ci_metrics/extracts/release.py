@@ -7,6 +7,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ci_metrics.folders import replace_dir
+
 
 def pending_dir(extracts_dir: Path, run_id: str) -> Path:
     return extracts_dir / ".pending" / run_id
@@ -20,15 +22,7 @@ def release(pending: Path, extracts_dir: Path) -> list[Path]:
     for partner in sorted(p for p in pending.iterdir() if p.is_dir()):
         for dated in sorted(p for p in partner.iterdir() if p.is_dir()):
             final = extracts_dir / partner.name / dated.name
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if final.exists():
-                old = final.with_name(final.name + ".replaced")
-                shutil.rmtree(old, ignore_errors=True)
-                final.rename(old)
-                dated.rename(final)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                dated.rename(final)
+            replace_dir(dated, final)
             released.append(final)
     shutil.rmtree(pending, ignore_errors=True)
     return released

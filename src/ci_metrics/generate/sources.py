@@ -572,7 +572,7 @@ class CityBuilder:
 
     # surveys ---------------------------------------------------------------------------
     def surveys(self) -> dict[int, pd.DataFrame]:
-        P, H, c, rng = self.P, self.H, self.city, self.r_srv
+        P, c, rng = self.P, self.city, self.r_srv
         years = list(self.years)
         by = year_of(P["bday"])
         base = {"q_trust": rng.normal(-0.3, 0.3), "q_future": rng.normal(-0.2, 0.3), "q_stay": rng.normal(0.35, 0.3)}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from ci_metrics.folders import replace_dir
 from ci_metrics.report.data import (
     ReportData,
     ReportError,
@@ -92,7 +92,7 @@ def build_report(
     try:
         (tmp / INDEX_NAME).write_text(html, encoding="utf-8")
         made_pdf = html_to_pdf(tmp / INDEX_NAME, tmp / PDF_NAME, chromium=chromium) if pdf else None
-        _replace_dir(tmp, final)
+        replace_dir(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -112,14 +112,6 @@ def build_report(
     return result
 
 
-def _replace_dir(tmp: Path, final: Path) -> None:
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 __all__ = ["ReportData", "ReportError", "ReportResult", "build_report"]
