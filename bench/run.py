@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -39,7 +40,7 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {int(mem) / 1024 / 1024:.0f} GiB, Python {platform.python_version()}"
 
 
-def one_size(k: int, work: Path, seed: int) -> dict:
+def one_size(k: int, work: Path, seed: int, repeat: int = 3) -> dict:
     from baseline import run_baseline
 
     from ci_metrics.generate import generate_cities
@@ -69,10 +70,13 @@ def one_size(k: int, work: Path, seed: int) -> dict:
     second, second_wall = run()
     published = home / "warehouse" / "ci_metrics.duckdb"
     scratch = root / "baseline_scratch.duckdb"
-    shutil.copyfile(published, scratch)
-    baseline_seconds = run_baseline(scratch)
-    shutil.copyfile(published, scratch)
-    models_seconds = dbt_models_only(home, scratch)
+    baseline_runs, models_runs = [], []
+    for _ in range(repeat):  # interleaved, each on a fresh copy: the median of each is compared
+        shutil.copyfile(published, scratch)
+        baseline_runs.append(run_baseline(scratch))
+        shutil.copyfile(published, scratch)
+        models_runs.append(dbt_models_only(home, scratch))
+    baseline_seconds, models_seconds = statistics.median(baseline_runs), statistics.median(models_runs)
     mismatches = None
     if truth.exists():
         import duckdb
@@ -95,6 +99,8 @@ def one_size(k: int, work: Path, seed: int) -> dict:
         "second_run_status": second["status"],
         "baseline_seconds": round(baseline_seconds, 2),
         "dbt_models_seconds": round(models_seconds, 2),
+        "baseline_runs": [round(x, 2) for x in baseline_runs],
+        "dbt_models_runs": [round(x, 2) for x in models_runs],
         "truth_mismatches": mismatches,
         "warehouse_mb": round(published.stat().st_size / (1 << 20), 1),
         "generator": str(generated)[:300],
@@ -138,8 +144,8 @@ def table(results: list[dict]) -> str:
                      f"({100 * r['second_run_wall'] / r['first_run_wall']:.0f}% of a full run) | | |")
         models = r.get("dbt_models_seconds")
         lines.append(f"| {r['cities']} | plain-SQL baseline of the indicators | {r['baseline_seconds']:.1f} "
-                     f"(dbt build / baseline = {dbt / r['baseline_seconds']:.1f}×"
-                     + (f"; dbt run, models only: {models:.1f} s = {models / r['baseline_seconds']:.1f}×" if models else "")
+                     f"(median; dbt build / baseline = {dbt / r['baseline_seconds']:.1f}×"
+                     + (f"; `dbt run`, models only, median: {models:.1f} s = **{models / r['baseline_seconds']:.1f}×**" if models else "")
                      + ") | | |")
         lines.append(f"| {r['cities']} | generate ({r['generated_files']} files, {r['generated_mb']} MB) | "
                      f"{r['generate_seconds']:.1f} | | truth mismatches: {r['truth_mismatches']} |")
@@ -152,13 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/ci-metrics-bench"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="repeats of the baseline and of `dbt run` (medians are compared)")
     args = parser.parse_args(argv)
     os.environ.setdefault("PREFECT_HOME", str(args.work / "prefect"))
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     results = []
     for k in args.cities:
         print(f"== {k} cities", flush=True)
-        results.append(one_size(k, args.work, args.seed))
+        results.append(one_size(k, args.work, args.seed, args.repeat))
         print(table(results[-1:]), flush=True)
         if not args.keep:
             shutil.rmtree(args.work / f"cities_{k}" / "inbox", ignore_errors=True)
