@@ -46,6 +46,26 @@
     {{ snapshot_column }} = max({{ snapshot_column }}) over (partition by {{ partition_by }})
 {%- endmacro %}
 
+{#- The rows of `relation` with exact repeats removed: rows equal in every business column
+    (lineage columns ignored) count once, with the lineage (`_file_name`, `_row_number`) of
+    their first occurrence. A hash aggregate, not a window: at 100 cities this is several
+    times faster than `row_number() over (partition by <all columns>)`. With
+    `latest_snapshot`, only the latest snapshot of each locality is kept (snapshots are
+    complete). -#}
+{% macro deduplicate_exact_repeats(relation, business_columns, latest_snapshot=false) -%}
+    select
+        {{ business_columns | join(',\n        ') }},
+        min(struct_pack(f := _file_name, r := _row_number)).f as _file_name,
+        min(struct_pack(f := _file_name, r := _row_number)).r as _row_number
+    from {{ relation }}
+    {%- if latest_snapshot %}
+    where (locality_code, snapshot_date) in (
+        select (locality_code, max(snapshot_date)) from {{ relation }} group by locality_code
+    )
+    {%- endif %}
+    group by {{ business_columns | join(', ') }}
+{%- endmacro %}
+
 {#- Remove exact repeats: rows equal in every business column (lineage columns such as the file
     name and row number are ignored) count once; the first occurrence's lineage is kept. -#}
 {% macro is_first_of_exact_repeats(business_columns) -%}

@@ -10,15 +10,11 @@ latest_snapshot as (
 
     -- a snapshot is complete: only the latest one of each locality counts; a row repeated
     -- exactly (the same file received twice, or a line duplicated) counts once
-    select *
-    from source
-    qualify
-        {{ latest_snapshot_filter() }}
-        and {{ is_first_of_exact_repeats([
-            'locality_code', 'snapshot_date', 'person_key', 'birth_date', 'sex', 'neighborhood',
-            'birth_country', 'father_birth_country', 'household_number', 'arrival_date',
-            'departure_date'
-        ]) }}
+    {{ deduplicate_exact_repeats('source', [
+        'locality_code', 'snapshot_date', 'person_key', 'birth_date', 'sex', 'neighborhood',
+        'birth_country', 'father_birth_country', 'household_number', 'arrival_date',
+        'departure_date'
+    ], latest_snapshot=true) }}
 
 ),
 

@@ -9,9 +9,7 @@ source as (
 deduplicated as (
 
     -- a pupil row repeated exactly (same file received twice, or a line duplicated) counts once
-    select *
-    from source
-    qualify {{ is_first_of_exact_repeats([
+    {{ deduplicate_exact_repeats('source', [
         'locality_code', 'period', 'school_code', 'school_name', 'pupil_key', 'grade', 'sex',
         'bagrut_eligible', 'university_threshold', 'math_units', 'dropped_out'
     ]) }}

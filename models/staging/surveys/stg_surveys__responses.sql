@@ -11,9 +11,7 @@ source as (
 deduplicated as (
 
     -- a response repeated exactly (same file received twice, or a line duplicated) counts once
-    select *
-    from source
-    qualify {{ is_first_of_exact_repeats([
+    {{ deduplicate_exact_repeats('source', [
         'locality_code', 'period', 'response_id', 'started_at', 'submitted_at', 'status',
         'language', 'weight', 'neighborhood', 'age_group', 'gender', 'origin'
     ] + questions) }}

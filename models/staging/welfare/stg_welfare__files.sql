@@ -10,14 +10,10 @@ latest_snapshot as (
 
     -- a snapshot is complete: only the latest one of each locality counts; a row repeated
     -- exactly counts once
-    select *
-    from source
-    qualify
-        {{ latest_snapshot_filter() }}
-        and {{ is_first_of_exact_repeats([
-            'locality_code', 'snapshot_date', 'file_number', 'head_key', 'persons', 'neighborhood',
-            'opened_on', 'closed_on', 'referral_category'
-        ]) }}
+    {{ deduplicate_exact_repeats('source', [
+        'locality_code', 'snapshot_date', 'file_number', 'head_key', 'persons', 'neighborhood',
+        'opened_on', 'closed_on', 'referral_category'
+    ], latest_snapshot=true) }}
 
 ),
 

@@ -9,9 +9,7 @@ source as (
 deduplicated as (
 
     -- a roster row repeated exactly counts once
-    select *
-    from source
-    qualify {{ is_first_of_exact_repeats([
+    {{ deduplicate_exact_repeats('source', [
         'locality_code', 'period', 'movement', 'member_key', 'birth_date', 'birth_year', 'age',
         'branch', 'is_active'
     ]) }}
