@@ -24,8 +24,9 @@ def run_baseline(warehouse: Path) -> float:
     """
     sql = SCRIPT.read_text(encoding="utf-8")
     start = time.perf_counter()
-    con = duckdb.connect(str(warehouse), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(warehouse))
     try:
+        con.execute("set enable_progress_bar = false")
         result = con.execute(sql)  # every statement runs; the last one's result is returned
         if result is not None:
             result.fetchall()
