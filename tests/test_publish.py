@@ -89,7 +89,7 @@ def test_second_run_on_the_same_inbox_changes_no_row(copy_of_home) -> None:
     assert after == before
 
 
-def test_a_change_to_the_models_rebuilds_without_new_files(copy_of_home, tmp_path: Path) -> None:
+def test_a_change_to_the_models_rebuilds_without_new_files(copy_of_home, tmp_path: Path, monkeypatch) -> None:
     from ci_metrics.changes import code_fingerprint
 
     settings = copy_of_home
@@ -98,9 +98,8 @@ def test_a_change_to_the_models_rebuilds_without_new_files(copy_of_home, tmp_pat
     (agreements / "README.txt").write_text("a new note changes the fingerprint\n")
     changed = settings.model_copy(update={"agreements_dir": agreements})
     assert code_fingerprint(changed) != code_fingerprint(settings)
-    from flows.nightly import run_pipeline
-
-    record = run_pipeline(changed, SAMPLE_INBOX)
+    monkeypatch.setenv("CI_METRICS_AGREEMENTS_DIR", str(agreements))
+    record = run_flow(settings, SAMPLE_INBOX)
     assert record.status == "succeeded" and record.published
     assert "dbt build" in [s.name for s in record.stages]
 
