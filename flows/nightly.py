@@ -22,7 +22,7 @@ from ci_metrics.alerts import notify
 from ci_metrics.cbs_ingest import ingest_cbs
 from ci_metrics.changes import code_fingerprint, detect_changes, record_publication
 from ci_metrics.dbt_build import run_dbt
-from ci_metrics.extracts.release import discard_pending, pending_dir, release
+from ci_metrics.extracts.release import discard_pending, extract_into_pending, pending_dir, release
 from ci_metrics.freshness import newest_received, stale_sources
 from ci_metrics.ids import Pseudonymiser
 from ci_metrics.ingest import Ingestor
@@ -114,17 +114,7 @@ def validate_task(settings: Settings, build: Path, run_id: str) -> dict[str, Any
 @task(name="extracts", cache_policy=NO_CACHE)
 def extracts_task(settings: Settings, build: Path, run_id: str) -> dict[str, Any]:
     """Partner extracts from the validated build, into a pending folder (released on publish)."""
-    import duckdb
-
-    from ci_metrics.extracts import produce_extracts
-    from ci_metrics.extracts.release import pending_dir
-
-    con = duckdb.connect(str(build))
-    try:
-        results = produce_extracts(con, pending_dir(settings.extracts_dir, run_id), run_id=run_id,
-                                   as_of=dt.date.today(), agreements_dir=settings.agreements_dir)
-    finally:
-        con.close()
+    results = extract_into_pending(build, settings.extracts_dir, settings.agreements_dir, run_id)
     logger = _logger()
     problems = []
     for r in results:

@@ -126,13 +126,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     """Partner extracts from the published warehouse, outside the nightly run."""
-    import datetime as dt
-
-    import duckdb
-
     from ci_metrics import warehouse
-    from ci_metrics.extracts import list_agreements, produce_extracts
-    from ci_metrics.extracts.release import discard_pending, pending_dir, release
+    from ci_metrics.extracts import list_agreements
+    from ci_metrics.extracts.release import discard_pending, extract_into_pending, pending_dir, release
     from ci_metrics.runs import new_run_id
 
     if args.list:
@@ -148,13 +144,8 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     with warehouse.run_lock(settings):
         build = warehouse.prepare_build(settings, run_id)
         try:
-            con = duckdb.connect(str(build))
-            try:
-                results = produce_extracts(con, pending_dir(settings.extracts_dir, run_id), run_id=run_id,
-                                           as_of=dt.date.today(), agreements_dir=settings.agreements_dir,
+            results = extract_into_pending(build, settings.extracts_dir, settings.agreements_dir, run_id,
                                            partners=args.partner or None)
-            finally:
-                con.close()
             warehouse.publish(settings, build)
         except BaseException:
             warehouse.discard(build)

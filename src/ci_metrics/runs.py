@@ -9,7 +9,6 @@ publishes. ``ci-metrics status`` reads the JSON records, so it sees failed runs 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import secrets
 from pathlib import Path
@@ -96,6 +95,13 @@ class RunStore:
         return sorted(records, key=lambda r: r.started_at, reverse=True)
 
     def get(self, run_id: str) -> RunRecord | None:
+        """The run with this id, or the only one whose id starts with it."""
+        exact = self.folder / f"{run_id}.json"
+        if exact.exists():
+            try:
+                return RunRecord.model_validate_json(exact.read_text(encoding="utf-8"))
+            except ValueError:
+                pass  # being replaced at this instant: fall back to the scan
         matches = [r for r in self.all() if r.run_id.startswith(run_id)]
         return matches[0] if len(matches) == 1 else None
 
@@ -128,6 +134,3 @@ def sync_runs_table(con: duckdb.DuckDBPyConnection, records: list[RunRecord]) ->
     if rows:
         con.executemany("insert into ops.runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-
-def as_json(record: RunRecord) -> str:
-    return json.dumps(record.model_dump(mode="json"), ensure_ascii=False, indent=2)

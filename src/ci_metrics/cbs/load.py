@@ -25,7 +25,6 @@ spreadsheet row), ``_layout`` and ``_run_id``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
@@ -44,6 +43,7 @@ from ci_metrics.cbs.workbook import (
     read_sheets,
     sheets_for,
 )
+from ci_metrics.ingest import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,6 @@ LONG_COLUMNS = [
 INVALID_SHARE = 0.5
 """A numeric field whose matched column holds more text than this share of its non-empty
 cells was matched to the wrong column: an error, not a column of nulls."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def table_columns(spec: WorkbookSpec) -> list[tuple[str, str]]:

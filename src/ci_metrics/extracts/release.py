@@ -4,14 +4,31 @@ has been published. A blocked or killed run releases nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
+
+from ci_metrics.extracts.produce import PartnerExtractResult, produce_extracts
 from ci_metrics.folders import replace_dir
 
 
 def pending_dir(extracts_dir: Path, run_id: str) -> Path:
     return extracts_dir / ".pending" / run_id
+
+
+def extract_into_pending(build: Path, extracts_dir: Path, agreements_dir: Path, run_id: str,
+                         partners: Sequence[str] | None = None) -> list[PartnerExtractResult]:
+    """Every partner's extract (or those of ``partners``) from the unpublished ``build``,
+    written to the run's pending folder; the audit rows go into the build itself."""
+    con = duckdb.connect(str(build))
+    try:
+        return produce_extracts(con, pending_dir(extracts_dir, run_id), run_id=run_id,
+                                as_of=dt.date.today(), agreements_dir=agreements_dir, partners=partners)
+    finally:
+        con.close()
 
 
 def release(pending: Path, extracts_dir: Path) -> list[Path]:
