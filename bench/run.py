@@ -33,27 +33,40 @@ os.environ.setdefault("CI_METRICS_PSEUDONYM_KEY", "bench-key-0123456789abcdef")
 
 
 def machine() -> str:
-    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")), "0")
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    mem = next(
+        (
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "0",
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return f"{os.cpu_count()} cores ({cpu}), {int(mem) / 1024 / 1024:.0f} GiB, Python {platform.python_version()}"
 
 
 def one_size(k: int, work: Path, seed: int, repeat: int = 3) -> dict:
     from baseline import run_baseline
 
-    from ci_metrics.generate import generate_cities
-    from ci_metrics.runs import RunStore, new_run_id
-    from flows.nightly import nightly
+    from ci_metrics.operations.runs import RunStore, new_run_id
+    from ci_metrics.pipeline.flow import nightly
+    from ci_metrics_synthetic import generate_cities
 
     root = work / f"cities_{k}"
     shutil.rmtree(root, ignore_errors=True)
     inbox, home = root / "inbox", root / "home"
     started = time.perf_counter()
     truth = root / "truth.json"  # beside the inbox, not in it
-    generated = generate_cities(k, inbox, seed=seed, truth_path=truth,
-                                progress=lambda line: print("  " + line, flush=True))
+    generated = generate_cities(
+        k, inbox, seed=seed, truth_path=truth, progress=lambda line: print("  " + line, flush=True)
+    )
     gen_seconds = time.perf_counter() - started
     files = [p for p in inbox.rglob("*") if p.is_file() and p.suffix in (".csv", ".xlsx")]
     size_mb = sum(p.stat().st_size for p in files) / (1 << 20)
@@ -81,7 +94,7 @@ def one_size(k: int, work: Path, seed: int, repeat: int = 3) -> dict:
     if truth.exists():
         import duckdb
 
-        from ci_metrics.truth import compare_with_truth
+        from ci_metrics_synthetic.truth_check import compare_with_truth
 
         con = duckdb.connect(str(published), read_only=True)
         try:
@@ -112,7 +125,7 @@ def one_size(k: int, work: Path, seed: int, repeat: int = 3) -> dict:
 def dbt_models_only(home: Path, warehouse: Path) -> float:
     """Wall time of `dbt run` (the models alone, no tests) on a scratch copy: the pipeline's
     indicator computation, comparable with the baseline script."""
-    from ci_metrics.dbt_build import run_dbt
+    from ci_metrics.publish.dbt import run_dbt
     from ci_metrics.settings import Settings
 
     settings = Settings(home=home)
@@ -131,35 +144,57 @@ def table(results: list[dict]) -> str:
         for s in run["stages"]:
             thr = ""
             if s["name"] == "ingest" and s["seconds"]:
-                thr = (f"{counts.get('files_loaded', 0) / s['seconds']:.1f} files/s, "
-                       f"{counts.get('rows_loaded', 0) / s['seconds']:,.0f} rows/s")
-            lines.append(f"| {r['cities']} | {s['name']} | {s['seconds']:.1f} | {s['peak_rss_mb'] or 0:,.0f} | {thr} |")
+                thr = (
+                    f"{counts.get('files_loaded', 0) / s['seconds']:.1f} files/s, "
+                    f"{counts.get('rows_loaded', 0) / s['seconds']:,.0f} rows/s"
+                )
+            lines.append(
+                f"| {r['cities']} | {s['name']} | {s['seconds']:.1f} | {s['peak_rss_mb'] or 0:,.0f} | {thr} |"
+            )
         total = sum(s["seconds"] for s in run["stages"])
         peak = max((s["peak_rss_mb"] or 0) for s in run["stages"])
-        lines.append(f"| {r['cities']} | **whole run** ({run['status']}) | **{r['first_run_wall']:.1f}** "
-                     f"(stages {total:.1f}) | **{peak:,.0f}** | {counts.get('rows_loaded', 0):,} rows, "
-                     f"{counts.get('files_loaded', 0)} files |")
+        lines.append(
+            f"| {r['cities']} | **whole run** ({run['status']}) | **{r['first_run_wall']:.1f}** "
+            f"(stages {total:.1f}) | **{peak:,.0f}** | {counts.get('rows_loaded', 0):,} rows, "
+            f"{counts.get('files_loaded', 0)} files |"
+        )
         dbt = next((s["seconds"] for s in run["stages"] if s["name"] == "dbt build"), float("nan"))
-        lines.append(f"| {r['cities']} | run with no new files | {r['second_run_wall']:.1f} "
-                     f"({100 * r['second_run_wall'] / r['first_run_wall']:.0f}% of a full run) | | |")
+        lines.append(
+            f"| {r['cities']} | run with no new files | {r['second_run_wall']:.1f} "
+            f"({100 * r['second_run_wall'] / r['first_run_wall']:.0f}% of a full run) | | |"
+        )
         models = r.get("dbt_models_seconds")
-        lines.append(f"| {r['cities']} | plain-SQL baseline of the indicators | {r['baseline_seconds']:.1f} "
-                     f"(median; dbt build / baseline = {dbt / r['baseline_seconds']:.1f}×"
-                     + (f"; `dbt run`, models only, median: {models:.1f} s = **{models / r['baseline_seconds']:.1f}×**" if models else "")
-                     + ") | | |")
-        lines.append(f"| {r['cities']} | generate ({r['generated_files']} files, {r['generated_mb']} MB) | "
-                     f"{r['generate_seconds']:.1f} | | truth mismatches: {r['truth_mismatches']} |")
+        lines.append(
+            f"| {r['cities']} | plain-SQL baseline of the indicators | {r['baseline_seconds']:.1f} "
+            f"(median; dbt build / baseline = {dbt / r['baseline_seconds']:.1f}×"
+            + (
+                f"; `dbt run`, models only, median: {models:.1f} s = **{models / r['baseline_seconds']:.1f}×**"
+                if models
+                else ""
+            )
+            + ") | | |"
+        )
+        lines.append(
+            f"| {r['cities']} | generate ({r['generated_files']} files, {r['generated_mb']} MB) | "
+            f"{r['generate_seconds']:.1f} | | truth mismatches: {r['truth_mismatches']} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cities", type=int, nargs="+", default=[1, 10, 100])
     parser.add_argument("--work", type=Path, default=Path("/tmp/ci-metrics-bench"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="repeats of the baseline and of `dbt run` (medians are compared)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="repeats of the baseline and of `dbt run` (medians are compared)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("PREFECT_HOME", str(args.work / "prefect"))
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)

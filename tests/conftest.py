@@ -41,8 +41,8 @@ def make_settings(home: Path, **overrides: object):
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None):
     """The nightly flow, run once on the sample inbox: (settings, run record)."""
-    from flows.nightly import nightly
-    from ci_metrics.runs import RunStore, new_run_id
+    from ci_metrics.operations.runs import RunStore, new_run_id
+    from ci_metrics.pipeline.flow import nightly
 
     home = tmp_path_factory.mktemp("home")
     os.environ["CI_METRICS_PSEUDONYM_KEY"] = TEST_KEY
@@ -72,8 +72,8 @@ def copy_of_home(sample_run, tmp_path: Path):
 
 def run_flow(settings, inbox: Path):
     """Run the nightly flow once more (under the session's Prefect harness): the run record."""
-    from flows.nightly import nightly
-    from ci_metrics.runs import RunStore, new_run_id
+    from ci_metrics.operations.runs import RunStore, new_run_id
+    from ci_metrics.pipeline.flow import nightly
 
     run_id = new_run_id()
     nightly(inbox=str(inbox), run_id=run_id, home=str(settings.root), return_state=True)

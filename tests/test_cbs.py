@@ -12,9 +12,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ci_metrics.cbs import CbsLayoutError, load_cbs, load_cbs_layout, read_workbook
-from ci_metrics.cbs.layout import FieldSpec
-from ci_metrics.cbs.workbook import clean_cell, normalise_header, parse_period
+from ci_metrics.ingest.cbs import CbsLayoutError, load_cbs, load_cbs_layout, read_workbook
+from ci_metrics.ingest.cbs.layout import FieldSpec
+from ci_metrics.ingest.cbs.workbook import clean_cell, normalise_header, parse_period
 
 ROOT = Path(__file__).resolve().parents[1]
 CBS_DIR = ROOT / "data" / "cbs"
@@ -73,7 +73,9 @@ def test_load_counts(warehouse, profile_rows):
     assert profile_rows["authority_code"].nunique() == 255
     n_measures = profile_rows["measure"].nunique()
     assert len(profile_rows) == 255 * n_measures  # one row per authority, measure and year
-    (n_sei,) = con.execute("select count(distinct authority_code) from raw.cbs_socioeconomic_index").fetchone()
+    (n_sei,) = con.execute(
+        "select count(distinct authority_code) from raw.cbs_socioeconomic_index"
+    ).fetchone()
     assert n_sei == 255
 
 
@@ -124,7 +126,9 @@ def test_codes_are_unique_per_authority(warehouse, profile_rows):
     assert ids["is_regional_council"].sum() == 54
     ofakim_rc = ids[ids["locality_code"] == 31].set_index("authority_code")["is_regional_council"].to_dict()
     assert ofakim_rc == {"0031": False, "31": True}
-    sei_codes = {r[0] for r in con.execute("select authority_code from raw.cbs_socioeconomic_index").fetchall()}
+    sei_codes = {
+        r[0] for r in con.execute("select authority_code from raw.cbs_socioeconomic_index").fetchall()
+    }
     assert sei_codes == set(ids["authority_code"])
 
 
@@ -267,4 +271,6 @@ def test_missing_workbook_is_named(tmp_path):
     con = duckdb.connect()
     with pytest.raises(CbsLayoutError, match="socioeconomic_index"):
         load_cbs(con, tmp_path, "test-run")
-    assert con.execute("select count(*) from information_schema.tables where table_schema = 'raw'").fetchone() == (0,)
+    assert con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw'"
+    ).fetchone() == (0,)

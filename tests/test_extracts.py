@@ -4,7 +4,7 @@ The fixture warehouse is built here from synthetic pupil / resident / household 
 response records aggregated to ``marts.indicator_values``, so every breakdown adds up to
 its total (except survey neighborhoods, where some respondents gave none) and the true
 value of every cell is known to the checks below, which are written independently of
-``ci_metrics.extracts.disclosure``.
+``ci_metrics.share.extracts.disclosure``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ci_metrics.extracts import (
+from ci_metrics.share.extracts import (
     DEFAULT_AGREEMENTS_DIR,
     DisclosureRules,
     apply_disclosure_control,
@@ -33,7 +33,7 @@ from ci_metrics.extracts import (
     load_agreement,
     produce_extracts,
 )
-from ci_metrics.extracts.csv_writer import neutralize, render_csv
+from ci_metrics.share.extracts.csv_writer import neutralize, render_csv
 
 LOC = 1034
 OTHER_LOC = 9999
@@ -49,6 +49,7 @@ WELFARE_MIN_CELL = 20  # marts.indicators.min_cell_size of wel_families_known: a
 
 # ----------------------------------------------------------------------------- fixture
 
+
 def _cells(records, indicator, period, dims, num_key, weight_key=None, loc=LOC):
     """Aggregate records into total + one-dimensional breakdown cells."""
     out = []
@@ -62,17 +63,27 @@ def _cells(records, indicator, period, dims, num_key, weight_key=None, loc=LOC):
         w = (lambda r: r[weight_key]) if weight_key else (lambda r: 1)
         num = sum(w(r) for r in rs if r[num_key])
         den = sum(w(r) for r in rs)
-        out.append(dict(indicator_id=indicator, period=period, locality_code=loc, dimension=d, dimension_value=v,
-                        numerator=float(num), denominator=float(den), value=100.0 * num / den,
-                        unweighted_count=len(rs)))
+        out.append(
+            dict(
+                indicator_id=indicator,
+                period=period,
+                locality_code=loc,
+                dimension=d,
+                dimension_value=v,
+                numerator=float(num),
+                denominator=float(den),
+                value=100.0 * num / den,
+                unweighted_count=len(rs),
+            )
+        )
     return out
 
 
 def make_marts() -> tuple[pd.DataFrame, pd.DataFrame]:
     rnd = random.Random(20240501)
     rows: list[dict] = []
-    eth_n = {2019: 40, 2020: 25, 2021: 8}       # 2021: an Ethiopian-origin cell below 10
-    unknown_n = {2019: 12, 2020: 5, 2021: 14}   # pupils not in the register
+    eth_n = {2019: 40, 2020: 25, 2021: 8}  # 2021: an Ethiopian-origin cell below 10
+    unknown_n = {2019: 12, 2020: 5, 2021: 14}  # pupils not in the register
     for period in PERIODS:
         # 24 pupils: published, rounded (small n); 34403 has 8 pupils in 2021: primary.
         schools = {"34400": 70, "34401": 60, "34402": 24, "34403": 8 if period == 2021 else 12}
@@ -83,11 +94,15 @@ def make_marts() -> tuple[pd.DataFrame, pd.DataFrame]:
         rnd.shuffle(pupils)
         for i, p in enumerate(pupils):
             p["community"] = (
-                "ethiopian_origin" if i < eth_n[period]
-                else "unknown" if i < eth_n[period] + unknown_n[period] else "other"
+                "ethiopian_origin"
+                if i < eth_n[period]
+                else "unknown"
+                if i < eth_n[period] + unknown_n[period]
+                else "other"
             )
             p["neighborhood"] = (
-                "unknown" if p["community"] == "unknown"
+                "unknown"
+                if p["community"] == "unknown"
                 else rnd.choices(NEIGHBORHOODS, weights=[30, 25, 20, 20, 4])[0]
             )
             p["eligible"] = rnd.random() < (0.45 if p["community"] == "ethiopian_origin" else 0.65)
@@ -96,65 +111,131 @@ def make_marts() -> tuple[pd.DataFrame, pd.DataFrame]:
         # School 34402: exactly one pupil takes 5 units (attribute disclosure).
         next(p for p in pupils if p["school"] == "34402")["math5"] = True
         dims = ["school", "gender", "community", "neighborhood"]
-        for ind, key in zip(EDU, ["eligible", "university", "math5"]):
+        for ind, key in zip(EDU, ["eligible", "university", "math5"], strict=False):
             rows += _cells(pupils, ind, period, dims, key)
-        rate = {c: sum(p["eligible"] for p in pupils if p["community"] == c)
-                / sum(1 for p in pupils if p["community"] == c) for c in ("other", "ethiopian_origin")}
-        rows.append(dict(indicator_id="edu_bagrut_gap_ethiopian", period=period, locality_code=LOC,
-                         dimension="total", dimension_value="all", numerator=None, denominator=None,
-                         value=100 * (rate["other"] - rate["ethiopian_origin"]), unweighted_count=None))
+        rate = {
+            c: sum(p["eligible"] for p in pupils if p["community"] == c)
+            / sum(1 for p in pupils if p["community"] == c)
+            for c in ("other", "ethiopian_origin")
+        }
+        rows.append(
+            dict(
+                indicator_id="edu_bagrut_gap_ethiopian",
+                period=period,
+                locality_code=LOC,
+                dimension="total",
+                dimension_value="all",
+                numerator=None,
+                denominator=None,
+                value=100 * (rate["other"] - rate["ethiopian_origin"]),
+                unweighted_count=None,
+            )
+        )
         den = 2100 + 10 * (period - 2019)
         num = {2019: 31, 2020: 27, 2021: 22}[period]
-        rows.append(dict(indicator_id="edu_dropout", period=period, locality_code=LOC, dimension="total",
-                         dimension_value="all", numerator=float(num), denominator=float(den),
-                         value=100 * num / den, unweighted_count=den))
-        youth = [dict(gender=rnd.choice(["male", "female"]),
-                      community="ethiopian_origin" if rnd.random() < 0.15 else "other",
-                      neighborhood=rnd.choices(NEIGHBORHOODS, weights=[30, 25, 20, 20, 5])[0],
-                      active=rnd.random() < 0.3) for _ in range(1500)]
-        rows += _cells(youth, "yth_movement_participation", period, ["gender", "community", "neighborhood"], "active")
+        rows.append(
+            dict(
+                indicator_id="edu_dropout",
+                period=period,
+                locality_code=LOC,
+                dimension="total",
+                dimension_value="all",
+                numerator=float(num),
+                denominator=float(den),
+                value=100 * num / den,
+                unweighted_count=den,
+            )
+        )
+        youth = [
+            dict(
+                gender=rnd.choice(["male", "female"]),
+                community="ethiopian_origin" if rnd.random() < 0.15 else "other",
+                neighborhood=rnd.choices(NEIGHBORHOODS, weights=[30, 25, 20, 20, 5])[0],
+                active=rnd.random() < 0.3,
+            )
+            for _ in range(1500)
+        ]
+        rows += _cells(
+            youth, "yth_movement_participation", period, ["gender", "community", "neighborhood"], "active"
+        )
         households = []
-        for nb, n in zip(NEIGHBORHOODS, [500, 420, 380, 350, 15]):  # 15: below the welfare threshold of 20
+        for nb, n in zip(
+            NEIGHBORHOODS, [500, 420, 380, 350, 15], strict=False
+        ):  # 15: below the welfare threshold of 20
             households += [dict(neighborhood=nb, known=rnd.random() < 0.4) for _ in range(n)]
         rows += _cells(households, "wel_families_known", period, ["neighborhood"], "known")
         residents = 25000 + 100 * (period - 2019)
         net = {2019: -80, 2020: 45, 2021: -5}[period]  # 2019: -3.2 per 1,000
-        rows.append(dict(indicator_id="dem_net_migration", period=period, locality_code=LOC, dimension="total",
-                         dimension_value="all", numerator=float(net), denominator=float(residents),
-                         value=1000 * net / residents, unweighted_count=residents))
+        rows.append(
+            dict(
+                indicator_id="dem_net_migration",
+                period=period,
+                locality_code=LOC,
+                dimension="total",
+                dimension_value="all",
+                numerator=float(net),
+                denominator=float(residents),
+                value=1000 * net / residents,
+                unweighted_count=residents,
+            )
+        )
         ages = ["18-29"] * 150 + ["30-44"] * 170 + ["45-64"] * 130 + ["65+"] * (9 if period == 2021 else 60)
         responses = []
         for age in ages:
             nb = None if rnd.random() < 0.05 else rnd.choices(NEIGHBORHOODS, weights=[30, 25, 20, 20, 5])[0]
-            responses.append(dict(age_group=age, neighborhood=nb, weight=round(rnd.uniform(0.5, 1.5), 4),
-                                  community="ethiopian_origin" if rnd.random() < 0.16 else "other",
-                                  **{s: rnd.random() < 0.45 for s in SURVEY}))
+            responses.append(
+                dict(
+                    age_group=age,
+                    neighborhood=nb,
+                    weight=round(rnd.uniform(0.5, 1.5), 4),
+                    community="ethiopian_origin" if rnd.random() < 0.16 else "other",
+                    **{s: rnd.random() < 0.45 for s in SURVEY},
+                )
+            )
         for s in SURVEY:
-            rows += _cells(responses, s, period, ["community", "neighborhood", "age_group"], s, weight_key="weight")
+            rows += _cells(
+                responses, s, period, ["community", "neighborhood", "age_group"], s, weight_key="weight"
+            )
     # Another locality, in nobody's agreement.
-    rows.append(dict(indicator_id="edu_bagrut_eligibility", period=2021, locality_code=OTHER_LOC, dimension="total",
-                     dimension_value="all", numerator=50.0, denominator=100.0, value=50.0, unweighted_count=100))
+    rows.append(
+        dict(
+            indicator_id="edu_bagrut_eligibility",
+            period=2021,
+            locality_code=OTHER_LOC,
+            dimension="total",
+            dimension_value="all",
+            numerator=50.0,
+            denominator=100.0,
+            value=50.0,
+            unweighted_count=100,
+        )
+    )
     values = pd.DataFrame(rows)
     values["unweighted_count"] = values["unweighted_count"].astype("Int64")
 
     ids = sorted(values["indicator_id"].unique())
-    indicators = pd.DataFrame({
-        "indicator_id": ids,
-        "name_he": [f"מדד {i}" for i in ids],
-        "name_en": [i.replace("_", " ") for i in ids],
-        "domain": ["education" if i.startswith("edu") else "other" for i in ids],
-        "unit": ["per_1000" if i == "dem_net_migration" else "pp" if i.endswith("gap_ethiopian") else "percent"
-                 for i in ids],
-        "polarity": ["higher_is_better"] * len(ids),
-        "definition": ["-minus first, then a comma, a \"quote\"\nand a new line"] + ["definition"] * (len(ids) - 1),
-        "source": ["fixture"] * len(ids),
-        "owner_partner": ["education_department"] * len(ids),
-        "baseline_period": [2016] * len(ids),
-        "baseline_value": [12.345] * len(ids),
-        "target_period": [2025] * len(ids),
-        "target_value": [20.0] * len(ids),
-        "min_cell_size": [WELFARE_MIN_CELL if i == "wel_families_known" else 10 for i in ids],
-    })
+    indicators = pd.DataFrame(
+        {
+            "indicator_id": ids,
+            "name_he": [f"מדד {i}" for i in ids],
+            "name_en": [i.replace("_", " ") for i in ids],
+            "domain": ["education" if i.startswith("edu") else "other" for i in ids],
+            "unit": [
+                "per_1000" if i == "dem_net_migration" else "pp" if i.endswith("gap_ethiopian") else "percent"
+                for i in ids
+            ],
+            "polarity": ["higher_is_better"] * len(ids),
+            "definition": ['-minus first, then a comma, a "quote"\nand a new line']
+            + ["definition"] * (len(ids) - 1),
+            "source": ["fixture"] * len(ids),
+            "owner_partner": ["education_department"] * len(ids),
+            "baseline_period": [2016] * len(ids),
+            "baseline_value": [12.345] * len(ids),
+            "target_period": [2025] * len(ids),
+            "target_value": [20.0] * len(ids),
+            "min_cell_size": [WELFARE_MIN_CELL if i == "wel_families_known" else 10 for i in ids],
+        }
+    )
     return values, indicators
 
 
@@ -180,13 +261,15 @@ def produced(tmp_path_factory, marts):
     """All shipped agreements, run once."""
     tmp = tmp_path_factory.mktemp("extracts")
     con = make_warehouse(tmp / "w.duckdb", *marts)
-    results = produce_extracts(con, tmp / "out", run_id="run-1", as_of=AS_OF,
-                               agreements_dir=DEFAULT_AGREEMENTS_DIR, today=TODAY)
+    results = produce_extracts(
+        con, tmp / "out", run_id="run-1", as_of=AS_OF, agreements_dir=DEFAULT_AGREEMENTS_DIR, today=TODAY
+    )
     yield dict(con=con, out=tmp / "out", results={r.partner: r for r in results}, tmp=tmp)
     con.close()
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 def read_extract(path: Path) -> list[dict]:
     data = path.read_bytes()
@@ -203,8 +286,10 @@ def unneutralize(s: str) -> str:
 
 
 def truth_index(values: pd.DataFrame) -> dict:
-    return {(r.indicator_id, int(r.period), int(r.locality_code), r.dimension, str(r.dimension_value)): r
-            for r in values.itertuples(index=False)}
+    return {
+        (r.indicator_id, int(r.period), int(r.locality_code), r.dimension, str(r.dimension_value)): r
+        for r in values.itertuples(index=False)
+    }
 
 
 def true_count(r) -> float | None:
@@ -221,6 +306,7 @@ SHIPPED = ["education_department", "leap_forward_foundation", "ministry_of_educa
 
 
 # ----------------------------------------------------------------------------- agreements
+
 
 def test_shipped_agreements_are_valid_and_as_required():
     statuses = {s.partner_id: s for s in list_agreements(DEFAULT_AGREEMENTS_DIR, today=TODAY)}
@@ -257,27 +343,39 @@ def _write_agreement(directory: Path, name: str, **changes) -> Path:
 def test_expired_invalid_and_unknown_agreements_give_no_extract(tmp_path, marts):
     agreements = tmp_path / "agreements"
     agreements.mkdir()
-    _write_agreement(agreements, "old_partner", valid_from=dt.date(2024, 1, 1), expires_on=dt.date(2025, 12, 31))
-    _write_agreement(agreements, "typo_partner", min_cel_size=5)               # unknown key
-    _write_agreement(agreements, "low_threshold", min_cell_size=3)             # below the floor
+    _write_agreement(
+        agreements, "old_partner", valid_from=dt.date(2024, 1, 1), expires_on=dt.date(2025, 12, 31)
+    )
+    _write_agreement(agreements, "typo_partner", min_cel_size=5)  # unknown key
+    _write_agreement(agreements, "low_threshold", min_cell_size=3)  # below the floor
     _write_agreement(agreements, "bad_dimension", dimensions=["total", "street"])
     _write_agreement(agreements, "future_partner", valid_from=dt.date(2027, 1, 1))
     (agreements / "mismatch.yml").write_text(
-        (agreements / "old_partner.yml").read_text(encoding="utf-8"), encoding="utf-8")
+        (agreements / "old_partner.yml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     (agreements / "broken_yaml.yml").write_text("partner_id: [unclosed\n", encoding="utf-8")
     _write_agreement(agreements, "fine_partner")
     con = make_warehouse(tmp_path / "w.duckdb", *marts)
     out = tmp_path / "out"
-    results = {r.partner: r for r in produce_extracts(
-        con, out, run_id="r", as_of=AS_OF, agreements_dir=agreements, today=TODAY)}
+    results = {
+        r.partner: r
+        for r in produce_extracts(con, out, run_id="r", as_of=AS_OF, agreements_dir=agreements, today=TODAY)
+    }
 
     assert results["fine_partner"].ok
     assert results["old_partner"].status == "expired"
-    assert "old_partner.yml" in results["old_partner"].message and "expired on 2025-12-31" in results["old_partner"].message
+    assert (
+        "old_partner.yml" in results["old_partner"].message
+        and "expired on 2025-12-31" in results["old_partner"].message
+    )
     assert results["future_partner"].status == "not_yet_valid"
-    for p, needle in [("typo_partner", "min_cel_size"), ("low_threshold", "greater than or equal to 5"),
-                      ("bad_dimension", "street"), ("mismatch", "differs from the file name"),
-                      ("broken_yaml", "cannot read agreement")]:
+    for p, needle in [
+        ("typo_partner", "min_cel_size"),
+        ("low_threshold", "greater than or equal to 5"),
+        ("bad_dimension", "street"),
+        ("mismatch", "differs from the file name"),
+        ("broken_yaml", "cannot read agreement"),
+    ]:
         r = results[p]
         assert r.status == "invalid" and not r.ok, p
         assert f"{p}.yml" in r.message and needle in r.message, r.message
@@ -287,8 +385,9 @@ def test_expired_invalid_and_unknown_agreements_give_no_extract(tmp_path, marts)
     audited = {r[0] for r in con.execute("select distinct partner from ops.extracts").fetchall()}
     assert audited == {"fine_partner"}
 
-    missing = produce_extracts(con, out, run_id="r", as_of=AS_OF, agreements_dir=agreements,
-                               partners=["nobody"], today=TODAY)
+    missing = produce_extracts(
+        con, out, run_id="r", as_of=AS_OF, agreements_dir=agreements, partners=["nobody"], today=TODAY
+    )
     assert missing[0].status == "not_found" and "nobody" in missing[0].message
     con.close()
 
@@ -314,8 +413,9 @@ def test_partner_receives_only_what_its_agreement_allows(produced, marts):
     assert not {"school", "neighborhood"} & {r["dimension"] for r in fnd}
     assert "wel_families_known" in {r["indicator_id"] for r in fnd}
     moe = read_extract(values_file(produced, "ministry_of_education"))
-    assert {r["indicator_id"] for r in moe} == set(load_agreement(
-        DEFAULT_AGREEMENTS_DIR / "ministry_of_education.yml").indicators)
+    assert {r["indicator_id"] for r in moe} == set(
+        load_agreement(DEFAULT_AGREEMENTS_DIR / "ministry_of_education.yml").indicators
+    )
 
 
 def test_latest_and_range_periods(tmp_path, marts):
@@ -334,17 +434,24 @@ def test_latest_and_range_periods(tmp_path, marts):
 
 # ----------------------------------------------------------------------------- disclosure: independent checks
 
+
 def test_no_published_cell_is_small_or_recoverable(produced, marts):
     values, indicators = marts
     truth = truth_index(values)
-    own_min = dict(zip(indicators.indicator_id, indicators.min_cell_size))
+    own_min = dict(zip(indicators.indicator_id, indicators.min_cell_size, strict=False))
     reasons_seen: set[str] = set()
     for partner in SHIPPED:
         agreement = load_agreement(DEFAULT_AGREEMENTS_DIR / f"{partner}.yml")
         rows = read_extract(values_file(produced, partner))
         groups: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
         for r in rows:
-            key = (r["indicator_id"], int(r["period"]), int(r["locality_code"]), r["dimension"], unneutralize(r["dimension_value"]))
+            key = (
+                r["indicator_id"],
+                int(r["period"]),
+                int(r["locality_code"]),
+                r["dimension"],
+                unneutralize(r["dimension_value"]),
+            )
             t = truth[key]
             r["_truth"] = t
             reasons_seen.add(r["suppressed"])
@@ -359,33 +466,54 @@ def test_no_published_cell_is_small_or_recoverable(produced, marts):
                 # Percentages over small counts are never exact.
                 if count < agreement.exact_value_min_count:
                     assert "." not in r["value"], (partner, key, r["value"])
-            if t.indicator_id not in SURVEY and t.indicator_id != "dem_net_migration" and not pd.isna(t.numerator):
+            if (
+                t.indicator_id not in SURVEY
+                and t.indicator_id != "dem_net_migration"
+                and not pd.isna(t.numerator)
+            ):
                 # Attribute disclosure: 0-2 people with, or without, the outcome.
                 assert t.numerator >= 3 and t.denominator - t.numerator >= 3, (partner, key)
             if t.indicator_id == "edu_bagrut_gap_ethiopian":
                 # gap = rate(other) - rate(ethiopian_origin): published only with both rates.
                 for c in ("ethiopian_origin", "other"):
-                    src = [x for x in rows if (x["indicator_id"], int(x["period"]), x["dimension"], x["dimension_value"])
-                           == ("edu_bagrut_eligibility", key[1], "community", c)]
+                    src = [
+                        x
+                        for x in rows
+                        if (x["indicator_id"], int(x["period"]), x["dimension"], x["dimension_value"])
+                        == ("edu_bagrut_eligibility", key[1], "community", c)
+                    ]
                     assert len(src) == 1 and src[0]["suppressed"] == "", (partner, key, c)
             groups[key[:3]][key[3]].append(r)
 
         # Recovery by subtraction: total minus the published others must never equal a suppressed cell.
         for key3, dims in groups.items():
-            total_rows = [r for r in rows if (r["indicator_id"], int(r["period"]), int(r["locality_code"])) == key3
-                          and r["dimension"] == "total"]
+            total_rows = [
+                r
+                for r in rows
+                if (r["indicator_id"], int(r["period"]), int(r["locality_code"])) == key3
+                and r["dimension"] == "total"
+            ]
             total = total_rows[0] if total_rows else None
-            for dim in {r["dimension"] for r in rows if (r["indicator_id"], int(r["period"])) == key3[:2]} - {"total"}:
-                cells = [r for r in rows if (r["indicator_id"], int(r["period"]), int(r["locality_code"])) == key3
-                         and r["dimension"] == dim]
+            for dim in {r["dimension"] for r in rows if (r["indicator_id"], int(r["period"])) == key3[:2]} - {
+                "total"
+            }:
+                cells = [
+                    r
+                    for r in rows
+                    if (r["indicator_id"], int(r["period"]), int(r["locality_code"])) == key3
+                    and r["dimension"] == dim
+                ]
                 suppressed = [c for c in cells if c["suppressed"]]
                 published = [c for c in cells if not c["suppressed"]]
-                for field, attr in (("numerator", "numerator"), ("denominator", "denominator"),
-                                    ("unweighted_count", "unweighted_count")):
+                for field, attr in (
+                    ("numerator", "numerator"),
+                    ("denominator", "denominator"),
+                    ("unweighted_count", "unweighted_count"),
+                ):
                     if total is not None and total["suppressed"] == "":
                         t_val = num(total[field])
                     else:
-                        t_val = getattr(truth[key3 + ("total", "all")], attr)  # assume it known elsewhere
+                        t_val = getattr(truth[(*key3, "total", "all")], attr)  # assume it known elsewhere
                         if total is not None and total["suppressed"] and not suppressed:
                             pytest.fail(f"{partner}: suppressed total {key3} = sum of published {dim}")
                     if t_val is None or pd.isna(t_val):
@@ -398,14 +526,17 @@ def test_no_published_cell_is_small_or_recoverable(produced, marts):
                             continue
                         assert abs(residual - float(true_val)) > tol, (
                             f"{partner}: {key3} {dim}={s['dimension_value']} {field} recoverable: "
-                            f"total - published = {residual}, true {true_val}")
+                            f"total - published = {residual}, true {true_val}"
+                        )
     # The fixture exercises every rule.
     assert {"", "primary", "attribute", "complementary", "derived"} <= reasons_seen, reasons_seen
 
 
 def test_expected_suppressions_in_fixture(produced):
     rows = read_extract(values_file(produced, "education_department"))
-    by = {(r["indicator_id"], r["period"], r["dimension"], unneutralize(r["dimension_value"])): r for r in rows}
+    by = {
+        (r["indicator_id"], r["period"], r["dimension"], unneutralize(r["dimension_value"])): r for r in rows
+    }
     # 8 pupils: primary; the 24-pupil school with one 5-unit pupil: attribute.
     assert by[("edu_bagrut_eligibility", "2021", "school", "34403")]["suppressed"] == "primary"
     assert by[("edu_math_5_units", "2021", "school", "34402")]["suppressed"] == "attribute"
@@ -432,14 +563,35 @@ def test_indicator_own_threshold_applies_through_build_partner_frame(marts):
 
 # ----------------------------------------------------------------------------- disclosure: unit level
 
+
 def _frame(cells, total):
-    rows = [dict(indicator_id="x", period=2021, locality_code=1, dimension="total", dimension_value="all",
-                 numerator=float(total[0]), denominator=float(total[1]), value=100 * total[0] / total[1],
-                 unweighted_count=total[1])]
+    rows = [
+        dict(
+            indicator_id="x",
+            period=2021,
+            locality_code=1,
+            dimension="total",
+            dimension_value="all",
+            numerator=float(total[0]),
+            denominator=float(total[1]),
+            value=100 * total[0] / total[1],
+            unweighted_count=total[1],
+        )
+    ]
     for name, (n, d) in cells.items():
-        rows.append(dict(indicator_id="x", period=2021, locality_code=1, dimension="school", dimension_value=name,
-                         numerator=float(n), denominator=float(d), value=100 * n / d if d else None,
-                         unweighted_count=d))
+        rows.append(
+            dict(
+                indicator_id="x",
+                period=2021,
+                locality_code=1,
+                dimension="school",
+                dimension_value=name,
+                numerator=float(n),
+                denominator=float(d),
+                value=100 * n / d if d else None,
+                unweighted_count=d,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -448,7 +600,7 @@ def test_single_small_cell_gets_a_complement_and_input_is_not_modified():
     before = df.copy()
     out = apply_disclosure_control(df, DisclosureRules())
     pd.testing.assert_frame_equal(df, before)
-    reasons = dict(zip(out.dimension_value, out.suppressed))
+    reasons = dict(zip(out.dimension_value, out.suppressed, strict=False))
     assert reasons == {"all": "", "a": "primary", "b": "complementary", "c": "", "d": ""}
     assert out.loc[out.dimension_value == "a", ["numerator", "denominator", "value"]].isna().all(axis=None)
     assert len(out) == len(df)
@@ -459,8 +611,10 @@ def test_complement_with_zero_numerator_is_not_enough():
     # numerator exactly (a's is 0), so a third cell must go.
     df = _frame({"a": (0, 5), "b": (3, 8), "c": (20, 50), "d": (30, 70)}, (53, 133))
     out = apply_disclosure_control(df)
-    reasons = dict(zip(out.dimension_value, out.suppressed))
-    assert reasons["a"] == reasons["b"] == "primary" and reasons["c"] == "complementary" and reasons["d"] == ""
+    reasons = dict(zip(out.dimension_value, out.suppressed, strict=False))
+    assert (
+        reasons["a"] == reasons["b"] == "primary" and reasons["c"] == "complementary" and reasons["d"] == ""
+    )
 
 
 def test_suppressed_total_suppresses_its_breakdowns():
@@ -474,8 +628,10 @@ def test_suppressed_total_suppresses_its_breakdowns():
 
 def test_indicator_threshold_and_rounding():
     df = _frame({"a": (5, 15), "b": (40, 100), "c": (50, 120)}, (95, 235))
-    out = apply_disclosure_control(df, indicators=pd.DataFrame({"indicator_id": ["x"], "min_cell_size": [20]}))
-    assert dict(zip(out.dimension_value, out.suppressed))["a"] == "primary"
+    out = apply_disclosure_control(
+        df, indicators=pd.DataFrame({"indicator_id": ["x"], "min_cell_size": [20]})
+    )
+    assert dict(zip(out.dimension_value, out.suppressed, strict=False))["a"] == "primary"
     out = apply_disclosure_control(df)
     a = out[out.dimension_value == "a"].iloc[0]
     assert a.value == 33.0 and a.value_decimals == 0  # 33.33 over 15 pupils -> 33
@@ -485,6 +641,7 @@ def test_indicator_threshold_and_rounding():
 
 # ----------------------------------------------------------------------------- CSV format
 
+
 def test_csv_is_excel_safe(produced):
     data = values_file(produced, "education_department").read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
@@ -492,7 +649,7 @@ def test_csv_is_excel_safe(produced):
     text = data.decode("utf-8-sig")
     # The hyperlink neighborhood: neutralised, RFC 4180 quoted.
     assert '"\'=HYPERLINK(""http://x"",""y"")"' in text
-    assert ',=HYPERLINK' not in text and ',"=HYPERLINK' not in text
+    assert ",=HYPERLINK" not in text and ',"=HYPERLINK' not in text
     assert '"שכונה, א\'"' in text and '"נחלת הר חב""ד"' in text
     rows = read_extract(values_file(produced, "education_department"))
     assert any(r["dimension_value"] == "'" + HYPERLINK for r in rows)
@@ -501,12 +658,18 @@ def test_csv_is_excel_safe(produced):
     line = next(ln for ln in pub.split("\r\n") if ln.startswith("dem_net_migration,") and ",2019," in ln)
     assert ",-3.2," in line and "'-" not in line
     # Definitions: multi-line text quoted, leading minus neutralised.
-    defs = (values_file(produced, "public").parent / f"public_{AS_OF}_indicators.csv").read_bytes().decode("utf-8-sig")
+    defs = (
+        (values_file(produced, "public").parent / f"public_{AS_OF}_indicators.csv")
+        .read_bytes()
+        .decode("utf-8-sig")
+    )
     assert '"\'-minus first, then a comma, a ""quote""\nand a new line"' in defs
 
 
 def test_writer_numeric_vs_text_columns():
-    df = pd.DataFrame({"t": ["-3.2", "@x", "\tx", "ok", " =1+1", None], "n": [-3.2, 0.0, 1.5, 2.0, -0.0, None]})
+    df = pd.DataFrame(
+        {"t": ["-3.2", "@x", "\tx", "ok", " =1+1", None], "n": [-3.2, 0.0, 1.5, 2.0, -0.0, None]}
+    )
     text = render_csv(df).decode("utf-8-sig")
     assert text.split("\r\n") == ["t,n", "'-3.2,-3.2", "'@x,0", "'\tx,1.5", "ok,2", "' =1+1,0", ",", ""]
     assert neutralize("=SUM(A1)") == "'=SUM(A1)" and neutralize("שלום") == "שלום" and neutralize("") == ""
@@ -516,18 +679,26 @@ def test_rerun_gives_byte_identical_csv(tmp_path, marts, produced):
     values, indicators = marts
     shuffled = values.sample(frac=1.0, random_state=7).reset_index(drop=True)
     con = make_warehouse(tmp_path / "w2.duckdb", shuffled, indicators.iloc[::-1].reset_index(drop=True))
-    produce_extracts(con, tmp_path / "out", run_id="run-2", as_of=AS_OF, agreements_dir=DEFAULT_AGREEMENTS_DIR,
-                     today=TODAY, now=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    produce_extracts(
+        con,
+        tmp_path / "out",
+        run_id="run-2",
+        as_of=AS_OF,
+        agreements_dir=DEFAULT_AGREEMENTS_DIR,
+        today=TODAY,
+        now=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    )
     for partner in SHIPPED:
         first = sorted((produced["out"] / partner / AS_OF.isoformat()).glob("*.csv"))
         second = sorted((tmp_path / "out" / partner / AS_OF.isoformat()).glob("*.csv"))
         assert [p.name for p in first] == [p.name for p in second] and len(first) == 2
-        for a, b in zip(first, second):
+        for a, b in zip(first, second, strict=False):
             assert a.read_bytes() == b.read_bytes(), a.name
     con.close()
 
 
 # ----------------------------------------------------------------------------- audit and manifest
+
 
 def test_ops_extracts_and_manifest(produced):
     con = produced["con"]
@@ -537,7 +708,9 @@ def test_ops_extracts_and_manifest(produced):
         folder = produced["out"] / partner / AS_OF.isoformat()
         rows = con.execute(
             "select file_name, sha256, row_count, suppressed_cells, run_id, as_of, agreement_version "
-            "from ops.extracts where partner = ? order by file_name", [partner]).fetchall()
+            "from ops.extracts where partner = ? order by file_name",
+            [partner],
+        ).fetchall()
         assert {r[0] for r in rows} == {p.name for p in folder.iterdir()}
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["run_id"] == "run-1" and manifest["data_as_of"] == AS_OF.isoformat()
@@ -551,16 +724,28 @@ def test_ops_extracts_and_manifest(produced):
                 assert sha == listed[name]["sha256"]
         vals = read_extract(folder / f"{partner}_{AS_OF}_values.csv")
         assert manifest["disclosure_control"]["suppressed_cells"] == {
-            k: sum(r["suppressed"] == k for r in vals) for k in ("primary", "attribute", "complementary", "derived")}
-        assert {i["indicator_id"] for i in manifest["contents"]["indicators"]} == {r["indicator_id"] for r in vals}
+            k: sum(r["suppressed"] == k for r in vals)
+            for k in ("primary", "attribute", "complementary", "derived")
+        }
+        assert {i["indicator_id"] for i in manifest["contents"]["indicators"]} == {
+            r["indicator_id"] for r in vals
+        }
     # A re-run of the same run replaces its audit rows instead of duplicating them.
     before = con.execute("select count(*) from ops.extracts").fetchone()[0]
-    produce_extracts(con, produced["out"], run_id="run-1", as_of=AS_OF, agreements_dir=DEFAULT_AGREEMENTS_DIR,
-                     partners=["public"], today=TODAY)
+    produce_extracts(
+        con,
+        produced["out"],
+        run_id="run-1",
+        as_of=AS_OF,
+        agreements_dir=DEFAULT_AGREEMENTS_DIR,
+        partners=["public"],
+        today=TODAY,
+    )
     assert con.execute("select count(*) from ops.extracts").fetchone()[0] == before
 
 
 # ----------------------------------------------------------------------------- a real spreadsheet program
+
 
 def _ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
@@ -570,7 +755,9 @@ def test_libreoffice_opens_the_csv(produced, tmp_path):
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         if _ci():
-            pytest.fail("soffice not found but CI is set: run scripts/install-system-deps.sh (libreoffice-calc-nogui)")
+            pytest.fail(
+                "soffice not found but CI is set: run scripts/install-system-deps.sh (libreoffice-calc-nogui)"
+            )
         pytest.skip("LibreOffice (soffice) not installed and CI not set: bash scripts/install-system-deps.sh")
     openpyxl = pytest.importorskip("openpyxl")
     sources = [values_file(produced, "education_department"), values_file(produced, "public")]
@@ -578,9 +765,18 @@ def test_libreoffice_opens_the_csv(produced, tmp_path):
     work.mkdir()
     for s in sources:
         shutil.copy(s, work / s.name)
-    cmd = [soffice, f"-env:UserInstallation=file://{tmp_path / 'lo_profile'}", "--headless", "--norestore",
-           "--convert-to", "xlsx", "--infilter=CSV:44,34,76,1", "--outdir", str(work),
-           *[str(work / s.name) for s in sources]]
+    cmd = [
+        soffice,
+        f"-env:UserInstallation=file://{tmp_path / 'lo_profile'}",
+        "--headless",
+        "--norestore",
+        "--convert-to",
+        "xlsx",
+        "--infilter=CSV:44,34,76,1",
+        "--outdir",
+        str(work),
+        *[str(work / s.name) for s in sources],
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
 
@@ -601,13 +797,20 @@ def test_libreoffice_opens_the_csv(produced, tmp_path):
     assert link and all(c.data_type == "s" and not str(c.value).startswith("=") for c in link)
     published = [r for r in rows if not r[col["suppressed"]].value]
     assert published and all(isinstance(r[col["value"]].value, (int, float)) for r in published)
-    assert all(isinstance(r[col["denominator"]].value, (int, float)) for r in published
-               if r[col["indicator_id"]].value != "edu_bagrut_gap_ethiopian")
+    assert all(
+        isinstance(r[col["denominator"]].value, (int, float))
+        for r in published
+        if r[col["indicator_id"]].value != "edu_bagrut_gap_ethiopian"
+    )
     assert all(isinstance(r[col["period"]].value, (int, float)) for r in rows)
 
     header, rows = sheet(sources[1].name)
     col = {h: i for i, h in enumerate(header)}
-    mig = [r for r in rows if r[col["indicator_id"]].value == "dem_net_migration" and r[col["period"]].value == 2019]
+    mig = [
+        r
+        for r in rows
+        if r[col["indicator_id"]].value == "dem_net_migration" and r[col["period"]].value == 2019
+    ]
     assert mig and mig[0][col["value"]].value == pytest.approx(-3.2) and mig[0][col["value"]].data_type == "n"
 
 
@@ -615,13 +818,28 @@ def test_read_only_connection_fails_before_writing(tmp_path, marts):
     make_warehouse(tmp_path / "w.duckdb", *marts).close()
     ro = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
     with pytest.raises(duckdb.Error):
-        produce_extracts(ro, tmp_path / "out", run_id="r", as_of=AS_OF, agreements_dir=DEFAULT_AGREEMENTS_DIR,
-                         partners=["public"], today=TODAY)
+        produce_extracts(
+            ro,
+            tmp_path / "out",
+            run_id="r",
+            as_of=AS_OF,
+            agreements_dir=DEFAULT_AGREEMENTS_DIR,
+            partners=["public"],
+            today=TODAY,
+        )
     assert not (tmp_path / "out").exists()
     # Reading from the published (read-only) file and auditing elsewhere works.
     audit = duckdb.connect(str(tmp_path / "audit.duckdb"))
-    [r] = produce_extracts(ro, tmp_path / "out", run_id="r", as_of=AS_OF, agreements_dir=DEFAULT_AGREEMENTS_DIR,
-                           partners=["public"], today=TODAY, audit_con=audit)
+    [r] = produce_extracts(
+        ro,
+        tmp_path / "out",
+        run_id="r",
+        as_of=AS_OF,
+        agreements_dir=DEFAULT_AGREEMENTS_DIR,
+        partners=["public"],
+        today=TODAY,
+        audit_con=audit,
+    )
     assert r.ok and audit.execute("select count(*) from ops.extracts").fetchone()[0] == 3
     ro.close()
     audit.close()

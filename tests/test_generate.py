@@ -14,16 +14,21 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ci_metrics.generate import generate_cities
-from ci_metrics.generate import _ids
-from ci_metrics.generate.sources import hebrew_year
+from ci_metrics_synthetic import _ids, generate_cities
+from ci_metrics_synthetic.sources import hebrew_year
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "samples" / "inbox"
 YEARS = range(2016, 2022)
 MOVEMENTS = {"bnei_akiva": "xlsx", "tzofim": "csv", "hanoar_haoved": "csv", "ezra": "csv", "krembo": "xlsx"}
-CSV_ENC = {"residents": "cp1255", "welfare": "cp1255", "surveys": "utf-8", "tzofim": "utf-8",
-           "hanoar_haoved": "cp1255", "ezra": "utf-8-sig"}
+CSV_ENC = {
+    "residents": "cp1255",
+    "welfare": "cp1255",
+    "surveys": "utf-8",
+    "tzofim": "utf-8",
+    "hanoar_haoved": "cp1255",
+    "ezra": "utf-8-sig",
+}
 
 
 def luhn_ok(id9: str) -> bool:
@@ -81,10 +86,19 @@ def test_summary_and_progress(gen) -> None:
 
 def test_file_names_per_source(gen) -> None:
     out, summary, _ = gen
-    assert {p.name for p in out.iterdir()} == {"residents", "schools", "youth", "welfare", "surveys", "truth.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "residents",
+        "schools",
+        "youth",
+        "welfare",
+        "surveys",
+        "truth.json",
+    }
     for i, code in enumerate(summary.locality_codes):
         assert len(files(out, "residents", f"residents_{code}_*.csv")) == 1
-        assert re.fullmatch(rf"residents_{code}_20220\d{{3}}\.csv", files(out, "residents", f"residents_{code}_*")[0].name)
+        assert re.fullmatch(
+            rf"residents_{code}_20220\d{{3}}\.csv", files(out, "residents", f"residents_{code}_*")[0].name
+        )
         assert len(files(out, "welfare", f"welfare_{code}_*.csv")) == 1
         for y in YEARS:
             assert (out / "schools" / f"achievement_{code}_{y}.xlsx").is_file()
@@ -99,8 +113,8 @@ def test_file_names_per_source(gen) -> None:
 
 
 def test_files_match_the_pipeline_layouts(gen) -> None:
-    layouts_mod = pytest.importorskip("ci_metrics.layouts")
-    readers = pytest.importorskip("ci_metrics.readers")
+    layouts_mod = pytest.importorskip("ci_metrics.ingest.layouts")
+    readers = pytest.importorskip("ci_metrics.ingest.readers")
     layouts = layouts_mod.load_layouts()
     out, _, _ = gen
     for source in ("residents", "schools", "youth", "welfare", "surveys"):
@@ -140,9 +154,12 @@ def test_headers_as_in_the_sample(gen) -> None:
     out, summary, _ = gen
     code = summary.locality_codes[0]
     sample_csv = {
-        ("residents", "residents_*.csv", "cp1255"), ("welfare", "welfare_*.csv", "cp1255"),
-        ("surveys", "survey_*.csv", "utf-8"), ("youth", "tzofim_*.csv", "utf-8"),
-        ("youth", "hanoar_haoved_*.csv", "cp1255"), ("youth", "ezra_*.csv", "utf-8-sig"),
+        ("residents", "residents_*.csv", "cp1255"),
+        ("welfare", "welfare_*.csv", "cp1255"),
+        ("surveys", "survey_*.csv", "utf-8"),
+        ("youth", "tzofim_*.csv", "utf-8"),
+        ("youth", "hanoar_haoved_*.csv", "cp1255"),
+        ("youth", "ezra_*.csv", "utf-8-sig"),
     }
     for source, pattern, enc in sample_csv:
         want = csv_header(files(SAMPLE, source, pattern)[0], enc)
@@ -218,8 +235,12 @@ def test_traps_present(gen) -> None:
     assert tz.duplicated().any(), "tzofim rows repeat"
     assert (~tz["id_number"].isin(reg_ids)).any(), "tzofim lists guests from elsewhere"
     assert (tz["status"] != "active").any()
-    bnei = pd.concat([pd.DataFrame(xlsx_rows(p)[1:], columns=xlsx_rows(p)[0]).assign(_f=p.name)
-                      for p in files(out, "youth", "bnei_akiva_*")])
+    bnei = pd.concat(
+        [
+            pd.DataFrame(xlsx_rows(p)[1:], columns=xlsx_rows(p)[0]).assign(_f=p.name)
+            for p in files(out, "youth", "bnei_akiva_*")
+        ]
+    )
     assert (bnei["פעיל"] == "לא").any(), "bnei akiva lists inactive members"
     assert bnei.duplicated(["ת.ז.", "_f"]).any(), "a bnei akiva member listed twice"
 
@@ -241,8 +262,10 @@ def test_traps_present(gen) -> None:
     ds = sv["Date Submitted"]
     assert ds.str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}").any()
     assert ds.str.fullmatch(r"\d{2}/\d{2}/\d{4} (0[1-9]|1[0-2]):\d{2}:\d{2} (am|pm)").any()
-    assert (ds.str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
-            | ds.str.fullmatch(r"\d{2}/\d{2}/\d{4} (0[1-9]|1[0-2]):\d{2}:\d{2} (am|pm)")).all()
+    assert (
+        ds.str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+        | ds.str.fullmatch(r"\d{2}/\d{2}/\d{4} (0[1-9]|1[0-2]):\d{2}:\d{2} (am|pm)")
+    ).all()
     assert set(sv["Status"]) == {"Complete", "Partial"}
     for q in ("q_trust", "q_future", "q_stay"):
         assert set(sv[q]) <= {"1", "2", "3", "4", "5", "-99", ""} and "-99" in set(sv[q])
@@ -261,8 +284,10 @@ def test_generator_ids_pass_the_pipelines_check() -> None:
     assert _ids.is_valid(ids).all()
     bad = _ids.typo(np.random.default_rng(1), ids)
     assert not _ids.is_valid(bad).any() and not any(luhn_ok(str(i)) for i in bad[:500])
-    pipeline = pytest.importorskip("ci_metrics.ids")
-    ok = pipeline.check_digit_ok(pd.Series([str(i).zfill(9) for i in ids[:200]] + [str(i).zfill(9) for i in bad[:200]]))
+    pipeline = pytest.importorskip("ci_metrics.ingest.pseudonyms")
+    ok = pipeline.check_digit_ok(
+        pd.Series([str(i).zfill(9) for i in ids[:200]] + [str(i).zfill(9) for i in bad[:200]])
+    )
     assert ok.tolist() == [True] * 200 + [False] * 200
 
 
@@ -288,7 +313,9 @@ def test_same_seed_same_bytes_other_seed_other_files(gen, tmp_path) -> None:
 def test_a_town_does_not_depend_on_k(gen, tmp_path) -> None:
     out, summary, _ = gen
     one = tmp_path / "one"
-    generate_cities(1, one, seed=11, years=YEARS, residents_per_city=2500, progress=lambda _: None, truth=False)
+    generate_cities(
+        1, one, seed=11, years=YEARS, residents_per_city=2500, progress=lambda _: None, truth=False
+    )
     code = summary.locality_codes[0]
     for p in one.rglob(f"*_{code}_*"):
         assert p.read_bytes() == (out / p.relative_to(one)).read_bytes(), p.name
@@ -298,13 +325,30 @@ def test_a_town_does_not_depend_on_k(gen, tmp_path) -> None:
 def test_truth_rows(gen) -> None:
     out, summary, _ = gen
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    keys = {"indicator_id", "period", "locality_code", "dimension", "dimension_value", "numerator", "denominator", "value"}
+    keys = {
+        "indicator_id",
+        "period",
+        "locality_code",
+        "dimension",
+        "dimension_value",
+        "numerator",
+        "denominator",
+        "value",
+    }
     assert all(set(r) == keys for r in truth)
-    totals = {(r["indicator_id"], r["period"], r["locality_code"]) for r in truth if r["dimension"] == "total"}
+    totals = {
+        (r["indicator_id"], r["period"], r["locality_code"]) for r in truth if r["dimension"] == "total"
+    }
     for code in summary.locality_codes:
         for y in YEARS:
-            for ind in ("dem_net_migration", "edu_dropout", "edu_bagrut_eligibility", "wel_families_known",
-                        "srv_trust_municipality", "yth_movement_participation"):
+            for ind in (
+                "dem_net_migration",
+                "edu_dropout",
+                "edu_bagrut_eligibility",
+                "wel_families_known",
+                "srv_trust_municipality",
+                "yth_movement_participation",
+            ):
                 assert (ind, y, code) in totals, (ind, y, code)
 
     # dem_net_migration recomputed from the register file alone
@@ -319,18 +363,21 @@ def test_truth_rows(gen) -> None:
         jan1 = pd.Timestamp(y, 1, 1)
         den = int(((start <= jan1) & (dep.isna() | (dep > jan1))).sum())
         num = int((arr.dt.year == y).sum() - (dep.dt.year == y).sum())
-        row = next(t for t in truth if t["indicator_id"] == "dem_net_migration" and t["period"] == y
-                   and t["locality_code"] == code)
+        row = next(
+            t
+            for t in truth
+            if t["indicator_id"] == "dem_net_migration" and t["period"] == y and t["locality_code"] == code
+        )
         assert (row["numerator"], row["denominator"]) == (num, den)
         assert row["value"] == round(1000 * num / den, 6)
 
 
 def test_warehouse_reproduces_the_generators_truth(tmp_path, prefect_harness) -> None:
     """End to end: a generated town that is not the sample, through the nightly flow."""
+    import duckdb
     from conftest import make_settings, run_flow
 
-    import duckdb
-    from ci_metrics.truth import compare_with_truth, load_truth
+    from ci_metrics_synthetic.truth_check import compare_with_truth, load_truth
 
     inbox = tmp_path / "inbox"
     truth_path = tmp_path / "truth.json"

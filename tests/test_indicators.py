@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ci_metrics.truth import compare_with_truth, load_truth
+from ci_metrics_synthetic.truth_check import compare_with_truth, load_truth
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = ROOT / "data" / "samples" / "truth.json"
@@ -49,9 +49,7 @@ def test_indicator_values_has_one_row_per_cell(con) -> None:
 
 
 def test_progress_has_one_row_per_registry_indicator(con) -> None:
-    rows = con.execute(
-        "select indicator_id, locality_code, status from marts.indicator_progress"
-    ).fetchall()
+    rows = con.execute("select indicator_id, locality_code, status from marts.indicator_progress").fetchall()
     localities = {r[1] for r in rows}
     assert len(localities) == 1, f"expected the sample city only, got {sorted(localities)}"
     ids = [r[0] for r in rows]

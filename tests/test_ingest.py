@@ -11,16 +11,24 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
-
-from ci_metrics.ids import Pseudonymiser
-from ci_metrics.ingest import Ingestor
-from ci_metrics.layouts import load_layouts
 from conftest import SAMPLE_INBOX, TEST_KEY
+
+from ci_metrics.ingest.inbox import Ingestor
+from ci_metrics.ingest.layouts import load_layouts
+from ci_metrics.ingest.pseudonyms import Pseudonymiser
 
 ENCODINGS = {"residents": "cp1255", "welfare": "cp1255", "surveys": "utf-8"}
 YOUTH_ENCODINGS = {"tzofim": "utf-8", "hanoar_haoved": "cp1255", "ezra": "utf-8-sig"}
-ID_HEADERS = {"מספר זהות", "מספר זהות תלמיד", "ת.ז.", "id_number", "מספר תעודת זהות", "תז", "ID",
-              "ת.ז. ראש משפחה"}
+ID_HEADERS = {
+    "מספר זהות",
+    "מספר זהות תלמיד",
+    "ת.ז.",
+    "id_number",
+    "מספר תעודת זהות",
+    "תז",
+    "ID",
+    "ת.ז. ראש משפחה",
+}
 NAME_HEADERS = {"שם פרטי", "שם משפחה", "first_name", "last_name", "שם מלא", "שם", "Name"}
 
 
@@ -47,12 +55,12 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         header_at = 2 if source == "schools" else 0
         header = rows[header_at]
         body = []
-        for r in rows[header_at + 1:]:
+        for r in rows[header_at + 1 :]:
             if not any(r):
                 if source == "schools":
                     break
                 continue
-            body.append(dict(zip(header, r)))
+            body.append(dict(zip(header, r, strict=False)))
         return body
     encoding = ENCODINGS.get(source) or YOUTH_ENCODINGS[path.name.rsplit("_", 2)[0]]
     text = path.read_bytes().decode(encoding)
@@ -71,8 +79,12 @@ def warehouse(published_warehouse: Path):
 
 
 def test_every_sample_file_is_loaded_and_counted(warehouse) -> None:
-    files = {r[0]: r[1:] for r in warehouse.execute(
-        "select file_name, status, rows_read, rows_loaded, rows_rejected from ops.files").fetchall()}
+    files = {
+        r[0]: r[1:]
+        for r in warehouse.execute(
+            "select file_name, status, rows_read, rows_loaded, rows_rejected from ops.files"
+        ).fetchall()
+    }
     for path in sample_files():
         rows = read_rows(path)
         bad_ids = 0
@@ -87,8 +99,13 @@ def test_every_sample_file_is_loaded_and_counted(warehouse) -> None:
 
 
 def test_raw_tables_hold_one_row_per_accepted_source_row(warehouse) -> None:
-    tables = {"residents": "residents", "schools": "school_achievement", "youth": "youth_members",
-              "welfare": "welfare_files", "surveys": "survey_responses"}
+    tables = {
+        "residents": "residents",
+        "schools": "school_achievement",
+        "youth": "youth_members",
+        "welfare": "welfare_files",
+        "surveys": "survey_responses",
+    }
     for source, table in tables.items():
         expected = warehouse.execute(
             "select sum(rows_loaded) from ops.files where source = ? and status = 'loaded'", [source]
@@ -148,8 +165,12 @@ def test_no_id_or_name_reaches_any_table(warehouse) -> None:
     assert len(columns) > 40
     leaks = []
     for schema, table, column in columns:
-        values = {r[0] for r in warehouse.execute(
-            f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null').fetchall()}
+        values = {
+            r[0]
+            for r in warehouse.execute(
+                f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null'
+            ).fetchall()
+        }
         found_ids = [v for v in values if v in ids or any(tok in ids for tok in v.replace(",", " ").split())]
         found_names = [v for v in values if v in names]
         if found_ids or found_names:
@@ -176,7 +197,9 @@ def test_no_id_or_name_in_logs_results_or_docs(sample_run) -> None:
 
 
 def test_welfare_reason_is_kept_only_as_a_category(warehouse) -> None:
-    cats = {r[0] for r in warehouse.execute("select distinct referral_category from raw.welfare_files").fetchall()}
+    cats = {
+        r[0] for r in warehouse.execute("select distinct referral_category from raw.welfare_files").fetchall()
+    }
     assert cats <= {"economic", "family", "disability", "elderly", "addiction", "other"}
     assert "elderly" in cats and "family" in cats
 
@@ -190,7 +213,7 @@ def test_archive_keeps_every_file_unchanged(sample_run, warehouse) -> None:
 
 
 def test_key_file_is_private_and_outside_the_warehouse(tmp_path: Path) -> None:
-    from ci_metrics.ids import key_file_is_private, load_or_create_key
+    from ci_metrics.ingest.pseudonyms import key_file_is_private, load_or_create_key
     from ci_metrics.settings import Settings
 
     settings = Settings(home=tmp_path, pseudonym_key=None)
@@ -203,10 +226,17 @@ def test_key_file_is_private_and_outside_the_warehouse(tmp_path: Path) -> None:
 
 # -- bad input, without the flow: fast ------------------------------------------------------
 
+
 def _ingestor(tmp_path: Path, run_id: str = "r1") -> tuple[Ingestor, duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ing = Ingestor(con, home=tmp_path, archive_dir=tmp_path / "archive", layouts=load_layouts(),
-                   pseudonymise=Pseudonymiser(TEST_KEY.encode()), run_id=run_id)
+    ing = Ingestor(
+        con,
+        home=tmp_path,
+        archive_dir=tmp_path / "archive",
+        layouts=load_layouts(),
+        pseudonymise=Pseudonymiser(TEST_KEY.encode()),
+        run_id=run_id,
+    )
     return ing, con
 
 
@@ -219,7 +249,9 @@ def test_unreadable_files_are_rejected_whole_and_the_rest_loads(tmp_path: Path) 
     good = (SAMPLE_INBOX / "schools" / "achievement_1034_2016.xlsx").read_bytes()
     (inbox / "schools" / "achievement_1034_2023.xlsx").write_bytes(good[: len(good) // 2])  # truncated
     (inbox / "schools" / "achievement_1034_2024.xlsx").write_text("this is not a spreadsheet")
-    (inbox / "surveys" / "survey_1034_2022.csv").write_text("a,b,c\n1,2,3\n", encoding="utf-8")  # unknown layout
+    (inbox / "surveys" / "survey_1034_2022.csv").write_text(
+        "a,b,c\n1,2,3\n", encoding="utf-8"
+    )  # unknown layout
     (inbox / "youth" / "minutes of the meeting.docx").write_bytes(b"PK\x03\x04 not data")
     (inbox / "misc").mkdir()
     (inbox / "misc" / "x.csv").write_text("x\n1\n")
@@ -235,8 +267,10 @@ def test_unreadable_files_are_rejected_whole_and_the_rest_loads(tmp_path: Path) 
     assert "'Response ID'" in by_name["survey_1034_2022.csv"].message
     assert "no layout" in by_name["minutes of the meeting.docx"].message
     assert "not a source folder" in by_name["x.csv"].message
-    rejected = {r[0]: r[1] for r in con.execute(
-        "select file_name, reason from ops.rejects where row_number is null").fetchall()}
+    rejected = {
+        r[0]: r[1]
+        for r in con.execute("select file_name, reason from ops.rejects where row_number is null").fetchall()
+    }
     assert set(rejected) == {o.file_name for o in summary.outcomes if o.status == "rejected"}
     assert len(rejected) == 6
     # nothing lost: every file is archived and ledgered
@@ -248,7 +282,12 @@ def test_unreadable_files_are_rejected_whole_and_the_rest_loads(tmp_path: Path) 
 def test_bad_rows_are_rejected_with_file_row_and_reason(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox" / "residents"
     inbox.mkdir(parents=True)
-    lines = (SAMPLE_INBOX / "residents" / "residents_1034_20220105.csv").read_bytes().decode("cp1255").splitlines()
+    lines = (
+        (SAMPLE_INBOX / "residents" / "residents_1034_20220105.csv")
+        .read_bytes()
+        .decode("cp1255")
+        .splitlines()
+    )
     header, rows = lines[0], lines[1:6]
     cells = rows[1].split(",")
     cells[3] = "31/02/2001"  # no such date
@@ -259,7 +298,9 @@ def test_bad_rows_are_rejected_with_file_row_and_reason(tmp_path: Path) -> None:
     cells = rows[3].split(",")
     cells[0] = "12ab"
     rows[3] = ",".join(cells)
-    (inbox / "residents_1034_20230101.csv").write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode("cp1255"))
+    (inbox / "residents_1034_20230101.csv").write_bytes(
+        ("\r\n".join([header, *rows]) + "\r\n").encode("cp1255")
+    )
     ing, con = _ingestor(tmp_path)
     summary = ing.ingest_inbox(tmp_path / "inbox")
     outcome = summary.outcomes[0]
@@ -336,21 +377,31 @@ columns:
     inbox = tmp_path / "inbox" / "youth"
     inbox.mkdir(parents=True)
     (inbox / "bnei_hamoshavim_1034_2021.csv").write_text(
-        "זהות,שם,לידה,פעיל?\n000000018,דנה,01.02.2008,1\n000000026,רון,03.04.2009,0\n", encoding="utf-8")
+        "זהות,שם,לידה,פעיל?\n000000018,דנה,01.02.2008,1\n000000026,רון,03.04.2009,0\n", encoding="utf-8"
+    )
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    ing = Ingestor(con, home=tmp_path, archive_dir=tmp_path / "archive", layouts=load_layouts(layouts),
-                   pseudonymise=Pseudonymiser(TEST_KEY.encode()), run_id="r1")
+    ing = Ingestor(
+        con,
+        home=tmp_path,
+        archive_dir=tmp_path / "archive",
+        layouts=load_layouts(layouts),
+        pseudonymise=Pseudonymiser(TEST_KEY.encode()),
+        run_id="r1",
+    )
     summary = ing.ingest_inbox(tmp_path / "inbox")
     assert summary.outcomes[0].status == "loaded", summary.outcomes[0].message
     rows = con.execute(
-        "select movement, birth_date::varchar, is_active from raw.youth_members order by birth_date").fetchall()
+        "select movement, birth_date::varchar, is_active from raw.youth_members order by birth_date"
+    ).fetchall()
     assert rows == [("bnei_hamoshavim", "2008-02-01", True), ("bnei_hamoshavim", "2009-04-03", False)]
 
 
 def test_an_invalid_layout_is_a_clear_error(tmp_path: Path) -> None:
-    from ci_metrics.layouts import LayoutError
+    from ci_metrics.ingest.layouts import LayoutError
 
-    (tmp_path / "broken.yml").write_text("name: broken\nsource: youth\ntable: x\nformat: csv\n"
-                                         "file_pattern: 'x_(?P<locality>\\d+)'\ncolumns: {}\n")
+    (tmp_path / "broken.yml").write_text(
+        "name: broken\nsource: youth\ntable: x\nformat: csv\n"
+        "file_pattern: 'x_(?P<locality>\\d+)'\ncolumns: {}\n"
+    )
     with pytest.raises(LayoutError, match="broken.yml"):
         load_layouts(tmp_path)

@@ -13,7 +13,6 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-
 from conftest import SAMPLE_INBOX, TEST_KEY, run_flow
 from test_publish import survey_with_weights
 
@@ -21,17 +20,30 @@ from test_publish import survey_with_weights
 def cli_env(settings, **extra: str) -> dict[str, str]:
     from prefect.settings import PREFECT_API_URL
 
-    return dict(os.environ, CI_METRICS_HOME=str(settings.root), CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
-                PREFECT_API_URL=str(PREFECT_API_URL.value()), COLUMNS="220", **extra)
+    return dict(
+        os.environ,
+        CI_METRICS_HOME=str(settings.root),
+        CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),
+        COLUMNS="220",
+        **extra,
+    )
 
 
 def cli(settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ci_metrics.cli", *args], env=cli_env(settings, **extra),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ci_metrics.cli", *args],
+        env=cli_env(settings, **extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_help_explains_every_verb() -> None:
-    out = subprocess.run([sys.executable, "-m", "ci_metrics.cli", "--help"], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "ci_metrics.cli", "--help"], capture_output=True, text=True
+    ).stdout
     for verb in ("run", "serve", "status", "sql", "extract", "report", "generate", "dbt"):
         assert f"    {verb}" in out, verb
 
@@ -49,8 +61,10 @@ def test_status_lists_runs_and_shows_one(sample_run) -> None:
 
 def test_sql_prints_table_csv_and_json(sample_run) -> None:
     settings, _ = sample_run
-    q = ("select indicator_id, value from marts.indicator_values where indicator_id = 'edu_dropout' "
-         "and period = 2021 and dimension = 'total'")
+    q = (
+        "select indicator_id, value from marts.indicator_values where indicator_id = 'edu_dropout' "
+        "and period = 2021 and dimension = 'total'"
+    )
     table = cli(settings, "sql", q)
     assert table.returncode == 0 and "edu_dropout" in table.stdout
     csv_out = cli(settings, "sql", q, "--format", "csv").stdout.splitlines()
@@ -71,9 +85,13 @@ def test_sql_works_while_a_run_is_in_progress(copy_of_home, tmp_path: Path) -> N
     settings = copy_of_home
     inbox = tmp_path / "inbox"
     survey_with_weights(inbox, "1.0", year=2019)
-    run = subprocess.Popen([sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
-                           env=cli_env(settings, CI_METRICS_TEST_PAUSE_IN="ingest"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
+        env=cli_env(settings, CI_METRICS_TEST_PAUSE_IN="ingest"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 120
         while not list(settings.build_dir.glob("*.paused")):
@@ -93,7 +111,7 @@ def test_sql_works_while_a_run_is_in_progress(copy_of_home, tmp_path: Path) -> N
 class _Hook(BaseHTTPRequestHandler):
     received: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append(json.loads(body))
         self.send_response(204)
@@ -162,9 +180,9 @@ def test_stale_sources_are_reported(copy_of_home, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox" / "surveys"
     inbox.mkdir(parents=True)
     settings = copy_of_home.model_copy(update={"freshness_days": {"surveys": 400, "welfare": 1}})
-    from ci_metrics.freshness import newest_received, stale_sources
-
     import duckdb
+
+    from ci_metrics.ingest.freshness import newest_received, stale_sources
 
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
@@ -184,8 +202,12 @@ def test_serve_runs_the_flow_on_its_schedule(copy_of_home) -> None:
     runs_before = {p.name for p in (settings.root / "runs").glob("*.json")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "ci_metrics.cli", "serve", "--every", "5", "--inbox", str(SAMPLE_INBOX)],
-        env=cli_env(settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        env=cli_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 240
         finished = None

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import SAMPLE_INBOX, TEST_KEY, run_flow
 
 
@@ -42,15 +41,25 @@ def survey_with_weights(inbox: Path, weight: str, year: int = 2021) -> Path:
 def test_sample_run_publishes_and_records_everything(sample_run) -> None:
     settings, record = sample_run
     assert record.published and settings.warehouse_path.exists()
-    assert [s.name for s in record.stages] == ["scan", "prepare", "ingest", "dbt build", "validate",
-                                               "extracts", "publish", "report"]
+    assert [s.name for s in record.stages] == [
+        "scan",
+        "prepare",
+        "ingest",
+        "dbt build",
+        "validate",
+        "extracts",
+        "publish",
+        "report",
+    ]
     assert record.validation_status in ("passed", "passed with warnings")
     assert record.data_docs and Path(record.data_docs).exists()
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         runs = con.execute("select run_id, status, published from ops.runs").fetchall()
         assert (record.run_id, "succeeded", True) in runs
-        n = con.execute("select count(*) from ops.validations where run_id = ?", [record.run_id]).fetchall()[0][0]
+        n = con.execute("select count(*) from ops.validations where run_id = ?", [record.run_id]).fetchall()[
+            0
+        ][0]
         assert n > 30
         suites = {r[0] for r in con.execute("select distinct suite from ops.validations").fetchall()}
         assert {"residents", "schools", "youth", "welfare", "surveys", "marts", "registry"} <= suites
@@ -60,7 +69,7 @@ def test_sample_run_publishes_and_records_everything(sample_run) -> None:
 
 
 def test_data_docs_are_html_and_show_the_latest_run(sample_run) -> None:
-    settings, record = sample_run
+    _settings, record = sample_run
     index = Path(record.data_docs)
     html = index.read_text(encoding="utf-8")
     assert "<html" in html.lower()
@@ -72,10 +81,13 @@ def test_data_docs_are_html_and_show_the_latest_run(sample_run) -> None:
 def test_second_run_on_the_same_inbox_changes_no_row(copy_of_home) -> None:
     settings = copy_of_home
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    tables = [f"{s}.{t}" for s, t in con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('raw', 'marts') or (table_schema = 'ops' and table_name in ('files', 'rejects'))"
-    ).fetchall()]
+    tables = [
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw', 'marts') or (table_schema = 'ops' and table_name in ('files', 'rejects'))"
+        ).fetchall()
+    ]
     before = {t: con.execute(f"select count(*), sum(hash(columns(*))) from {t}").fetchall() for t in tables}
     con.close()
     record = run_flow(settings, SAMPLE_INBOX)
@@ -90,7 +102,7 @@ def test_second_run_on_the_same_inbox_changes_no_row(copy_of_home) -> None:
 
 
 def test_a_change_to_the_models_rebuilds_without_new_files(copy_of_home, tmp_path: Path, monkeypatch) -> None:
-    from ci_metrics.changes import code_fingerprint
+    from ci_metrics.pipeline.changes import code_fingerprint
 
     settings = copy_of_home
     agreements = tmp_path / "agreements"
@@ -104,7 +116,9 @@ def test_a_change_to_the_models_rebuilds_without_new_files(copy_of_home, tmp_pat
     assert "dbt build" in [s.name for s in record.stages]
 
 
-def test_critical_failure_blocks_publishing_and_keeps_the_published_file(copy_of_home, tmp_path: Path) -> None:
+def test_critical_failure_blocks_publishing_and_keeps_the_published_file(
+    copy_of_home, tmp_path: Path
+) -> None:
     settings = copy_of_home
     published = sha(settings.warehouse_path)
     inbox = tmp_path / "inbox"
@@ -123,10 +137,20 @@ def test_cli_exits_non_zero_and_names_the_failed_expectation(copy_of_home, tmp_p
 
     inbox = tmp_path / "inbox"
     survey_with_weights(inbox, "55")
-    env = dict(os.environ, CI_METRICS_HOME=str(settings.root), CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
-               PREFECT_API_URL=str(PREFECT_API_URL.value()), COLUMNS="200")
-    proc = subprocess.run([sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
-                          env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        CI_METRICS_HOME=str(settings.root),
+        CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),
+        COLUMNS="200",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "BLOCKED" in proc.stdout
     assert "expect_column_values_to_be_between(weight)" in proc.stdout
@@ -172,8 +196,12 @@ def test_a_reader_keeps_working_during_a_run(copy_of_home, tmp_path: Path) -> No
     inbox.mkdir(parents=True)
     lines = (SAMPLE_INBOX / "youth" / "tzofim_1034_2021.csv").read_text(encoding="utf-8").splitlines()
     (inbox / "tzofim_1034_2021.csv").write_text("\n".join(lines[:-3]) + "\n", encoding="utf-8")
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.warehouse_path)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(settings.warehouse_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         before = reader.stdout.readline().split()
         reader.stdin.write("\n")
@@ -211,24 +239,40 @@ def test_sigkill_mid_run_leaves_the_published_file_intact(copy_of_home, tmp_path
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLE_INBOX / "surveys", inbox / "surveys")
     survey_with_weights(inbox, "1.0", year=2020)
-    env = dict(os.environ, CI_METRICS_HOME=str(settings.root), CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
-               PREFECT_API_URL=str(PREFECT_API_URL.value()))
+    env = dict(
+        os.environ,
+        CI_METRICS_HOME=str(settings.root),
+        CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),
+    )
     if kill_at == "ingest":
         env["CI_METRICS_TEST_PAUSE_IN"] = "ingest"  # the ingest stage waits, so the kill lands in it
-    proc = subprocess.Popen([sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 300
     target = settings.root / "dbt" / "target" / "run_results.json"
     target.unlink(missing_ok=True)
     try:
         while time.time() < deadline:
             builds = list(settings.build_dir.glob("*.duckdb")) if settings.build_dir.exists() else []
-            if kill_at == "ingest" and (settings.root / "runs").exists() and builds and \
-                    any(p.name.endswith(".paused") for p in settings.build_dir.iterdir()):
+            if (
+                kill_at == "ingest"
+                and (settings.root / "runs").exists()
+                and builds
+                and any(p.name.endswith(".paused") for p in settings.build_dir.iterdir())
+            ):
                 break
-            if kill_at == "dbt build" and builds and (settings.root / "dbt" / "target" / "manifest.json").exists() \
-                    and _dbt_running(proc.pid):
+            if (
+                kill_at == "dbt build"
+                and builds
+                and (settings.root / "dbt" / "target" / "manifest.json").exists()
+                and _dbt_running(proc.pid)
+            ):
                 break
             time.sleep(0.05)
         else:

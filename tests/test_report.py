@@ -1,4 +1,4 @@
-"""The public report (ci_metrics.report): content, disclosure, accessibility, offline, browser.
+"""The public report (ci_metrics.share.report): content, disclosure, accessibility, offline, browser.
 
 A realistic warehouse is built in tmp_path: the registry seed, the sample city's values of
 ``data/samples/truth.json`` (2016-2021) with small cells, the progress mart computed by the
@@ -23,13 +23,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ci_metrics.extracts import build_partner_frame, load_agreement
-from ci_metrics.extracts.disclosure import round_half_up
-from ci_metrics.ledger import ensure_ops
-from ci_metrics.report import ReportError, build_report
-from ci_metrics.report import charts
-from ci_metrics.report.formatting import format_value, split_value
-from ci_metrics.report.pdf import chromium_command, find_chromium
+from ci_metrics.ingest.ledger import ensure_ops
+from ci_metrics.share.extracts import build_partner_frame, load_agreement
+from ci_metrics.share.extracts.disclosure import round_half_up
+from ci_metrics.share.report import ReportError, build_report, charts
+from ci_metrics.share.report.formatting import format_value, split_value
+from ci_metrics.share.report.pdf import chromium_command, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = ROOT / "data" / "samples" / "truth.json"
@@ -46,10 +45,13 @@ SURVEYS = ("srv_trust_municipality", "srv_optimism", "srv_intent_to_stay")
 
 # --------------------------------------------------------------------------- fixture
 
+
 def _registry() -> pd.DataFrame:
     reg = pd.read_csv(REGISTRY_SEED, dtype={"indicator_id": str})
     truth = pd.DataFrame(json.loads(TRUTH.read_text(encoding="utf-8")))
-    base = truth[(truth["dimension"] == "total") & (truth["period"] == 2016)].set_index("indicator_id")["value"]
+    base = truth[(truth["dimension"] == "total") & (truth["period"] == 2016)].set_index("indicator_id")[
+        "value"
+    ]
     reg["baseline_value"] = reg["indicator_id"].map(base)
     rule, p, b = reg["target_rule"], reg["target_parameter"].astype(float), reg["baseline_value"]
     reg["target_value"] = np.where(rule == "fixed", p, np.where(rule == "baseline_times", b * p, b + p))
@@ -63,11 +65,21 @@ def _values() -> pd.DataFrame:
     v.loc[surveys, "unweighted_count"] = (v.loc[surveys, "denominator"] / 1.07).round()
     # Small cells: a youth-movement total of 2017 counting 6 residents (primary suppression,
     # which withholds every breakdown of that year too), and a survey age group of 7.
-    small = (v["indicator_id"] == "yth_movement_participation") & (v["period"] == 2017) & (v["dimension"] == "total")
+    small = (
+        (v["indicator_id"] == "yth_movement_participation")
+        & (v["period"] == 2017)
+        & (v["dimension"] == "total")
+    )
     v.loc[small, "unweighted_count"] = 6
     extra = {
-        "indicator_id": "srv_optimism", "period": 2021, "locality_code": 1034, "dimension": "age_group",
-        "dimension_value": "90+", "numerator": 4.31, "denominator": 7.3, "value": 100 * 4.31 / 7.3,
+        "indicator_id": "srv_optimism",
+        "period": 2021,
+        "locality_code": 1034,
+        "dimension": "age_group",
+        "dimension_value": "90+",
+        "numerator": 4.31,
+        "denominator": 7.3,
+        "value": 100 * 4.31 / 7.3,
         "unweighted_count": 7,
     }
     v = pd.concat([v, pd.DataFrame([extra])], ignore_index=True)
@@ -99,16 +111,27 @@ def _progress(reg: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
             status = "on track"
         else:
             status = "off track"
-        rows.append({
-            "indicator_id": r["indicator_id"], "locality_code": 1034, "unit": r["unit"], "polarity": r["polarity"],
-            "baseline_period": r["baseline_period"], "baseline_value": bv, "target_period": r["target_period"],
-            "target_rule": r["target_rule"], "target_value": tv,
-            "latest_period": int(latest["period"]) if latest is not None else None, "latest_value": lv,
-            "change_since_baseline": None if lv is None else lv - bv,
-            "share_of_way_to_target_pct": None if lv is None else 100 * (lv - bv) / (tv - bv),
-            "periods_measured": len(t), "trend_slope_per_year": slope,
-            "projected_value_at_target": projected, "status": status,
-        })
+        rows.append(
+            {
+                "indicator_id": r["indicator_id"],
+                "locality_code": 1034,
+                "unit": r["unit"],
+                "polarity": r["polarity"],
+                "baseline_period": r["baseline_period"],
+                "baseline_value": bv,
+                "target_period": r["target_period"],
+                "target_rule": r["target_rule"],
+                "target_value": tv,
+                "latest_period": int(latest["period"]) if latest is not None else None,
+                "latest_value": lv,
+                "change_since_baseline": None if lv is None else lv - bv,
+                "share_of_way_to_target_pct": None if lv is None else 100 * (lv - bv) / (tv - bv),
+                "periods_measured": len(t),
+                "trend_slope_per_year": slope,
+                "projected_value_at_target": projected,
+                "status": status,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -128,20 +151,86 @@ def _ops(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany(
         "insert into ops.files (file_id, source, layout, file_name, size_bytes, locality_code, period, received_at, "
         "run_id, archived_path, status, rows_read, rows_loaded, rows_rejected) values (?, ?, ?, ?, 1000, 1034, 2021, ?, ?, ?, ?, ?, ?, ?)",
-        [[f, s, lay, n, now, RUN_ID, f"archive/{s}/{n}", st, rr, rl, rj] for f, s, lay, n, st, rr, rl, rj in files],
+        [
+            [f, s, lay, n, now, RUN_ID, f"archive/{s}/{n}", st, rr, rl, rj]
+            for f, s, lay, n, st, rr, rl, rj in files
+        ],
     )
     rejects = [
-        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 17, "מספר זהות", "national ID fails its check digit", MASKED),
-        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 230, "מספר זהות", "national ID fails its check digit", "*******03"),
-        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 231, "תאריך לידה", "תאריך לידה is not a valid date (dd/mm/yyyy)", "31/02/1990"),
-        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 231, "מספר זהות", "national ID is empty", ""),
-        (FILE_IDS[0], "residents", "residents_1034_20220105.csv", 900, "מספר זהות", "national ID fails its check digit", "*******88"),
-        (FILE_IDS[1], "schools", "achievement_1034_2021.xlsx", 44, "ת.ז. תלמיד", "national ID fails its check digit", "*******19"),
-        (FILE_IDS[1], "schools", "achievement_1034_2021.xlsx", 45, "יח\"ל מתמטיקה", "יח\"ל מתמטיקה is not one of 3 / 4 / 5", "6"),
+        (
+            FILE_IDS[0],
+            "residents",
+            "residents_1034_20220105.csv",
+            17,
+            "מספר זהות",
+            "national ID fails its check digit",
+            MASKED,
+        ),
+        (
+            FILE_IDS[0],
+            "residents",
+            "residents_1034_20220105.csv",
+            230,
+            "מספר זהות",
+            "national ID fails its check digit",
+            "*******03",
+        ),
+        (
+            FILE_IDS[0],
+            "residents",
+            "residents_1034_20220105.csv",
+            231,
+            "תאריך לידה",
+            "תאריך לידה is not a valid date (dd/mm/yyyy)",
+            "31/02/1990",
+        ),
+        (
+            FILE_IDS[0],
+            "residents",
+            "residents_1034_20220105.csv",
+            231,
+            "מספר זהות",
+            "national ID is empty",
+            "",
+        ),
+        (
+            FILE_IDS[0],
+            "residents",
+            "residents_1034_20220105.csv",
+            900,
+            "מספר זהות",
+            "national ID fails its check digit",
+            "*******88",
+        ),
+        (
+            FILE_IDS[1],
+            "schools",
+            "achievement_1034_2021.xlsx",
+            44,
+            "ת.ז. תלמיד",
+            "national ID fails its check digit",
+            "*******19",
+        ),
+        (
+            FILE_IDS[1],
+            "schools",
+            "achievement_1034_2021.xlsx",
+            45,
+            'יח"ל מתמטיקה',
+            'יח"ל מתמטיקה is not one of 3 / 4 / 5',
+            "6",
+        ),
         (FILE_IDS[1], "schools", "achievement_1034_2021.xlsx", 46, "כיתה", "כיתה is empty", ""),
         (FILE_IDS[3], "welfare", "welfare_1034_20220105.csv", 12, "נפשות", "נפשות is above 30", "41"),
-        (FILE_IDS[5], "youth", "krembo_members_final_v2.xlsx", None, None,
-         "unknown file: no layout of youth/ matches this name (expected bnei_akiva_<locality>_<year>.xlsx)", None),
+        (
+            FILE_IDS[5],
+            "youth",
+            "krembo_members_final_v2.xlsx",
+            None,
+            None,
+            "unknown file: no layout of youth/ matches this name (expected bnei_akiva_<locality>_<year>.xlsx)",
+            None,
+        ),
     ]
     con.executemany(
         "insert into ops.rejects values (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -158,7 +247,10 @@ def _ops(con: duckdb.DuckDBPyConnection) -> None:
     ]
     con.executemany(
         "insert into ops.validations values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[RUN_ID, s, f"select * from {s}", e, "{}", ok, sev, "observed 7", n, "details"] for s, e, ok, sev, n in checks],
+        [
+            [RUN_ID, s, f"select * from {s}", e, "{}", ok, sev, "observed 7", n, "details"]
+            for s, e, ok, sev, n in checks
+        ],
     )
     con.execute(
         "insert into ops.runs (run_id, started_at, finished_at, status, published) values (?, ?, ?, 'succeeded', true)",
@@ -192,13 +284,16 @@ def report(warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("reports")
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        result = build_report(con, out, run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False)
+        result = build_report(
+            con, out, run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False
+        )
     finally:
         con.close()
     return result, result.index_html.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- HTML helpers
+
 
 class _Cells(HTMLParser):
     """Text of every element with a data-key, and of the whole page, tags stripped."""
@@ -266,14 +361,18 @@ def expected_cell(value: float, unit: str, decimals: int = 1) -> str:
 
 # --------------------------------------------------------------------------- tests
 
+
 def test_page_is_hebrew_rtl_and_self_contained(report):
     result, html = report
     assert re.search(r'<html lang="he" dir="rtl">', html)
     assert "<title>" in html and "</title>" in html
     assert "<script" not in html.lower()
     p = parse(html)
-    external = [(t, k, v) for t, k, v in p.attrs if k in ("src", "href", "xlink:href", "srcset", "action")
-                and re.match(r"\s*(https?:)?//", v)]
+    external = [
+        (t, k, v)
+        for t, k, v in p.attrs
+        if k in ("src", "href", "xlink:href", "srcset", "action") and re.match(r"\s*(https?:)?//", v)
+    ]
     assert external == []
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", html)
     assert "@import" not in html and "@font-face" not in html
@@ -293,7 +392,7 @@ def test_every_registry_indicator_is_in_the_report(report, warehouse):
         assert f'id="chart-{ind}"' in html
     # Every chart has a title and a description in words, and a table of its figures.
     for ind in ids:
-        svg = html[html.index(f'id="chart-{ind}"'):]
+        svg = html[html.index(f'id="chart-{ind}"') :]
         svg = svg[: svg.index("</svg>")]
         assert f'aria-labelledby="chart-{ind}-title chart-{ind}-desc"' in svg and 'role="img"' in svg
         desc = re.search(r"<desc[^>]*>(.*?)</desc>", svg, re.S).group(1)
@@ -309,7 +408,9 @@ def test_figures_equal_the_warehouse(report, warehouse):
     con = duckdb.connect(str(warehouse), read_only=True)
     values = con.execute("select * from marts.indicator_values").df()
     registry = con.execute("select * from marts.indicators").df()
-    progress = con.execute("select indicator_id, latest_period, status from marts.indicator_progress").fetchall()
+    progress = con.execute(
+        "select indicator_id, latest_period, status from marts.indicator_progress"
+    ).fetchall()
     con.close()
     public = build_partner_frame(values, registry, load_agreement(AGREEMENTS / "public.yml"))
     raw = values.set_index(["indicator_id", "period", "dimension", "dimension_value"])["value"]
@@ -330,7 +431,12 @@ def test_figures_equal_the_warehouse(report, warehouse):
             checked += 1
     assert checked >= 90 and withheld >= 3
     assert len(cells) == checked + withheld
-    words = {"achieved": "היעד הושג", "on track": "בדרך ליעד", "off track": "לא בקצב הנדרש", "no data": "אין נתונים"}
+    words = {
+        "achieved": "היעד הושג",
+        "on track": "בדרך ליעד",
+        "off track": "לא בקצב הנדרש",
+        "no data": "אין נתונים",
+    }
     for ind, latest, status in progress:
         sec = section(html, f"ind-{ind}")
         assert f"הערך האחרון ({latest})" in sec
@@ -387,13 +493,21 @@ def test_nothing_below_the_cell_threshold_is_shown(report, warehouse):
 
 def test_data_quality_note_has_counts_only(report):
     _, html = report
-    quality = html[html.index('id="quality"'):]
+    quality = html[html.index('id="quality"') :]
     text = text_of(quality)
     assert "מרשם התושבים" in text and "מספר זהות שספרת הביקורת שלו שגויה — 3" in text
     assert "קובץ שלא זוהה — 1" in text
     assert "רצו 7 בדיקות; 5 עברו" in text
     assert "שינויים חריגים משנה לשנה" in text
-    for secret in [RUN_ID, MASKED, "*******03", "31/02/1990", "krembo_members_final_v2", "archive/", *FILE_IDS]:
+    for secret in [
+        RUN_ID,
+        MASKED,
+        "*******03",
+        "31/02/1990",
+        "krembo_members_final_v2",
+        "archive/",
+        *FILE_IDS,
+    ]:
         assert secret not in html, secret
     assert "*****" not in html
 
@@ -405,7 +519,7 @@ def test_print_stylesheet_and_accessibility(report):
     # Heading hierarchy: one h1, then h2 sections, h3 indicators, h4 parts; no level skipped.
     levels = [int(h) for h in re.findall(r"<h([1-6])[\s>]", html)]
     assert levels[0] == 1 and levels.count(1) == 1
-    for a, b in zip(levels, levels[1:]):
+    for a, b in zip(levels, levels[1:], strict=False):
         assert b <= a + 1, (a, b)
     # Colour pairs used for text and lines meet WCAG AA (4.5:1) on their backgrounds.
     for c in (charts.INK, charts.MUTED, charts.SERIES, charts.TARGET, charts.BASELINE):
@@ -427,16 +541,29 @@ def test_print_stylesheet_and_accessibility(report):
 def test_report_is_replaced_whole_and_needs_an_agreement_in_force(warehouse, tmp_path):
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        first = build_report(con, tmp_path, run_id=RUN_ID, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False)
+        first = build_report(
+            con, tmp_path, run_id=RUN_ID, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False
+        )
         (first.directory / "stale.txt").write_text("old")
-        again = build_report(con, tmp_path, run_id=RUN_ID, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False)
+        again = build_report(
+            con, tmp_path, run_id=RUN_ID, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False
+        )
         assert again.index_html.is_file() and not (again.directory / "stale.txt").exists()
         assert sorted(p.name for p in tmp_path.iterdir()) == [AS_OF.isoformat()]
         with pytest.raises(ReportError, match="expired"):
-            build_report(con, tmp_path / "x", run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS,
-                         today=dt.date(2031, 1, 1), pdf=False)
+            build_report(
+                con,
+                tmp_path / "x",
+                run_id=None,
+                as_of=AS_OF,
+                agreements_dir=AGREEMENTS,
+                today=dt.date(2031, 1, 1),
+                pdf=False,
+            )
         with pytest.raises(ReportError, match="public.yml"):
-            build_report(con, tmp_path / "y", run_id=None, as_of=AS_OF, agreements_dir=tmp_path, today=TODAY, pdf=False)
+            build_report(
+                con, tmp_path / "y", run_id=None, as_of=AS_OF, agreements_dir=tmp_path, today=TODAY, pdf=False
+            )
     finally:
         con.close()
 
@@ -448,23 +575,29 @@ def test_minimal_warehouse_and_an_indicator_outside_the_public_agreement(tmp_pat
     extra_reg = reg[reg["indicator_id"] == "edu_dropout"].assign(
         indicator_id="edu_private_tutoring", name_he="שיעורים פרטיים", display_order=12
     )
-    extra_val = values[values["indicator_id"] == "edu_dropout"].assign(indicator_id="edu_private_tutoring", value=12.3456)
+    extra_val = values[values["indicator_id"] == "edu_dropout"].assign(
+        indicator_id="edu_private_tutoring", value=12.3456
+    )
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     try:
         con.execute("create schema marts")
-        for name, df in (("indicators", pd.concat([reg, extra_reg])), ("indicator_values", pd.concat([values, extra_val]))):
+        for name, df in (
+            ("indicators", pd.concat([reg, extra_reg])),
+            ("indicator_values", pd.concat([values, extra_val])),
+        ):
             con.register("df_view", df)
             con.execute(f"create table marts.{name} as select * from df_view")
             con.unregister("df_view")
-        result = build_report(con, tmp_path / "out", run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS,
-                              today=TODAY, pdf=False)
+        result = build_report(
+            con, tmp_path / "out", run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False
+        )
     finally:
         con.close()
     html = result.index_html.read_text(encoding="utf-8")
     assert result.indicators == 12 and result.indicators_published == 11
     sec = section(html, "ind-edu_private_tutoring")
     assert "אינו כלול בהסכם הפרסום לציבור" in sec
-    assert "12.3" not in html and "data-key=\"edu_private_tutoring" not in html
+    assert "12.3" not in html and 'data-key="edu_private_tutoring' not in html
     assert "chart-edu_private_tutoring" not in html
     assert "אין במחסן הנתונים רישום של הקבצים" in html
     assert "אין במחסן הנתונים תוצאות בדיקה" in html
@@ -472,6 +605,7 @@ def test_minimal_warehouse_and_an_indicator_outside_the_public_agreement(tmp_pat
 
 
 # --------------------------------------------------------------------------- headless browser
+
 
 def _chromium_or_skip() -> str:
     exe = find_chromium()
@@ -491,17 +625,31 @@ def test_headless_chromium_opens_the_report_and_prints_it(warehouse, tmp_path):
     exe = _chromium_or_skip()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        result = build_report(con, tmp_path / "reports", run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS,
-                              today=TODAY, pdf=True, chromium=exe)
+        result = build_report(
+            con,
+            tmp_path / "reports",
+            run_id=None,
+            as_of=AS_OF,
+            agreements_dir=AGREEMENTS,
+            today=TODAY,
+            pdf=True,
+            chromium=exe,
+        )
     finally:
         con.close()
 
     shot = tmp_path / "shot.png"
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         cmd = chromium_command(
-            exe, Path(profile),
-            "--enable-logging=stderr", "--v=0", "--hide-scrollbars", "--force-device-scale-factor=1",
-            f"--screenshot={shot}", "--window-size=1240,1754", result.index_html.as_uri(),
+            exe,
+            Path(profile),
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            f"--screenshot={shot}",
+            "--window-size=1240,1754",
+            result.index_html.as_uri(),
         )
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -522,6 +670,7 @@ def test_headless_chromium_opens_the_report_and_prints_it(warehouse, tmp_path):
 
 # --------------------------------------------------------------------------- the real pipeline
 
+
 def test_report_from_the_published_sample_warehouse(published_warehouse: Path, tmp_path):
     con = duckdb.connect(str(published_warehouse), read_only=True)
     try:
@@ -531,7 +680,9 @@ def test_report_from_the_published_sample_warehouse(published_warehouse: Path, t
             "join marts.indicators i using (indicator_id) "
             "where dimension = 'total' and coalesce(v.unweighted_count, 100) >= 30"
         ).fetchall()
-        result = build_report(con, tmp_path, run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False)
+        result = build_report(
+            con, tmp_path, run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False
+        )
     finally:
         con.close()
     html = result.index_html.read_text(encoding="utf-8")

@@ -43,7 +43,7 @@ def _progress(settings: Settings, run_id: str) -> Iterator[None]:
 
     from rich.console import Console
 
-    from ci_metrics.runs import RunStore
+    from ci_metrics.operations.runs import RunStore
 
     store, done = RunStore(settings.root / "runs"), threading.Event()
     console = Console()
@@ -69,11 +69,11 @@ def _progress(settings: Settings, run_id: str) -> Iterator[None]:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from ci_metrics.runs import RunStore, new_run_id
-    from ci_metrics.summaries import print_run
+    from ci_metrics.operations.runs import RunStore, new_run_id
+    from ci_metrics.operations.summaries import print_run
 
     _prefect_env(settings)
-    from flows.nightly import nightly
+    from ci_metrics.pipeline.flow import nightly
 
     inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
     if not inbox.is_dir():
@@ -99,7 +99,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _prefect_env(settings)
     from prefect.schedules import Cron, Interval
 
-    from flows.nightly import nightly
+    from ci_metrics.pipeline.flow import nightly
 
     inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
     if args.every:
@@ -109,8 +109,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         cron = args.cron or settings.schedule_cron
         schedule = Cron(cron, timezone=settings.schedule_timezone)
         when = f"cron '{cron}' ({settings.schedule_timezone})"
-    print(f"ci-metrics serve: nightly run of {inbox} on {when}; at most one run at a time. "
-          "Ctrl-C to stop.", flush=True)
+    print(
+        f"ci-metrics serve: nightly run of {inbox} on {when}; at most one run at a time. Ctrl-C to stop.",
+        flush=True,
+    )
     nightly.serve(
         name="nightly",
         schedules=[schedule],
@@ -126,26 +128,29 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     """Partner extracts from the published warehouse, outside the nightly run."""
-    from ci_metrics import warehouse
-    from ci_metrics.extracts import list_agreements
-    from ci_metrics.extracts.release import discard_pending, extract_into_pending, pending_dir, release
-    from ci_metrics.runs import new_run_id
+    from ci_metrics.operations.runs import new_run_id
+    from ci_metrics.publish import warehouse
+    from ci_metrics.share.extracts import list_agreements
+    from ci_metrics.share.extracts.release import discard_pending, extract_into_pending, pending_dir, release
 
     if args.list:
         for status in list_agreements(settings.agreements_dir):
             print(f"{status.partner_id:<28} {status.state:<14} {status.message}")
         return 0
     if not settings.warehouse_path.exists():
-        print(f"error: no published warehouse at {settings.warehouse_path}: run `ci-metrics run` first",
-              file=sys.stderr)
+        print(
+            f"error: no published warehouse at {settings.warehouse_path}: run `ci-metrics run` first",
+            file=sys.stderr,
+        )
         return 2
     run_id = "extract-" + new_run_id()
     # The audit rows (ops.extracts) are written into a copy that is then published, like a run.
     with warehouse.run_lock(settings):
         build = warehouse.prepare_build(settings, run_id)
         try:
-            results = extract_into_pending(build, settings.extracts_dir, settings.agreements_dir, run_id,
-                                           partners=args.partner or None)
+            results = extract_into_pending(
+                build, settings.extracts_dir, settings.agreements_dir, run_id, partners=args.partner or None
+            )
             warehouse.publish(settings, build)
         except BaseException:
             warehouse.discard(build)
@@ -163,8 +168,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """The public progress report, from the published warehouse."""
     import datetime as dt
 
-    from ci_metrics.report import ReportError, build_report
-    from ci_metrics.warehouse import connect_published
+    from ci_metrics.publish.warehouse import connect_published
+    from ci_metrics.share.report import ReportError, build_report
 
     try:
         con = connect_published(settings)
@@ -172,8 +177,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        result = build_report(con, settings.reports_dir, run_id=None, as_of=dt.date.today(),
-                              agreements_dir=settings.agreements_dir, pdf=not args.no_pdf)
+        result = build_report(
+            con,
+            settings.reports_dir,
+            run_id=None,
+            as_of=dt.date.today(),
+            agreements_dir=settings.agreements_dir,
+            pdf=not args.no_pdf,
+        )
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -186,19 +197,25 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from ci_metrics.generate import generate_cities
+    from ci_metrics_synthetic import generate_cities
 
     out = Path(args.out)
     truth = out.with_name(out.name + "_truth.json")  # beside the inbox: it is not a partner file
-    summary = generate_cities(args.cities, out, seed=args.seed, residents_per_city=args.residents,
-                              truth_path=truth, progress=lambda line: print(line, flush=True))
+    summary = generate_cities(
+        args.cities,
+        out,
+        seed=args.seed,
+        residents_per_city=args.residents,
+        truth_path=truth,
+        progress=lambda line: print(line, flush=True),
+    )
     print(summary)
     return 0
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from ci_metrics.summaries import print_run, print_runs
-    from ci_metrics.runs import RunStore
+    from ci_metrics.operations.runs import RunStore
+    from ci_metrics.operations.summaries import print_run, print_runs
 
     store = RunStore(settings.root / "runs")
     if args.run_id:
@@ -213,7 +230,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    from ci_metrics.query import interactive_shell, run_query
+    from ci_metrics.operations.query import interactive_shell, run_query
 
     if args.query is None:
         return interactive_shell(settings, args.format)
@@ -225,85 +242,119 @@ def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
     import shutil
     import subprocess
 
-    from ci_metrics.dbt_build import DBT_MAIN, dbt_env
+    from ci_metrics.publish.dbt import DBT_MAIN, dbt_env
 
     scratch = settings.root / "scratch" / "dbt.duckdb"
     scratch.parent.mkdir(parents=True, exist_ok=True)
     if settings.warehouse_path.exists():
         shutil.copyfile(settings.warehouse_path, scratch)
     project = str(settings.dbt_project_dir)
-    cmd = [sys.executable, "-c", DBT_MAIN, *args.dbt_args, "--project-dir", project, "--profiles-dir", project]
+    cmd = [
+        sys.executable,
+        "-c",
+        DBT_MAIN,
+        *args.dbt_args,
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        project,
+    ]
     print(f"# dbt on a scratch copy: {scratch}", file=sys.stderr)
     return subprocess.call(cmd, env=dbt_env(settings, scratch), cwd=project)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ci-metrics", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="ci-metrics", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--home", help="CI_METRICS_HOME for this command (where all state lives)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log each file as it is read")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
 
-    p = verbs.add_parser("run", help="one full nightly run (a Prefect flow) on an inbox",
-                         description="Ingest every new file of the inbox, build the indicators "
-                         "(dbt), validate (Great Expectations) and publish the warehouse atomically. "
-                         "Exit 0: published; 3: blocked by a critical expectation; 1: failed.")
+    p = verbs.add_parser(
+        "run",
+        help="one full nightly run (a Prefect flow) on an inbox",
+        description="Ingest every new file of the inbox, build the indicators "
+        "(dbt), validate (Great Expectations) and publish the warehouse atomically. "
+        "Exit 0: published; 3: blocked by a critical expectation; 1: failed.",
+    )
     p.add_argument("--inbox", help="inbox folder with one sub-folder per source (default: HOME/inbox)")
     p.set_defaults(func=cmd_run)
 
-    p = verbs.add_parser("serve", help="run the nightly flow on a schedule (a Prefect deployment)",
-                         description="Start a long-running process that serves the nightly flow as a "
-                         "Prefect deployment: by default at 02:00 Asia/Jerusalem (settings "
-                         "CI_METRICS_SCHEDULE_CRON / CI_METRICS_SCHEDULE_TIMEZONE), at most one run at a "
-                         "time. Runs show in the Prefect UI when PREFECT_API_URL points at a server.")
+    p = verbs.add_parser(
+        "serve",
+        help="run the nightly flow on a schedule (a Prefect deployment)",
+        description="Start a long-running process that serves the nightly flow as a "
+        "Prefect deployment: by default at 02:00 Asia/Jerusalem (settings "
+        "CI_METRICS_SCHEDULE_CRON / CI_METRICS_SCHEDULE_TIMEZONE), at most one run at a "
+        "time. Runs show in the Prefect UI when PREFECT_API_URL points at a server.",
+    )
     p.add_argument("--inbox", help="inbox folder (default: HOME/inbox)")
     p.add_argument("--cron", help="cron expression, e.g. '0 2 * * *'")
     p.add_argument("--every", type=float, help="run every N seconds instead (testing)")
     p.set_defaults(func=cmd_serve)
 
-    p = verbs.add_parser("extract", help="partner CSV extracts under their data-sharing agreements",
-                         description="Write each partner's extract (only what its agreement allows, "
-                         "small cells suppressed, Excel-safe UTF-8 CSV) from the published warehouse "
-                         "into HOME/extracts/<partner>/<date>/, and record it in ops.extracts. The "
-                         "nightly run does this after every successful publish.")
+    p = verbs.add_parser(
+        "extract",
+        help="partner CSV extracts under their data-sharing agreements",
+        description="Write each partner's extract (only what its agreement allows, "
+        "small cells suppressed, Excel-safe UTF-8 CSV) from the published warehouse "
+        "into HOME/extracts/<partner>/<date>/, and record it in ops.extracts. The "
+        "nightly run does this after every successful publish.",
+    )
     p.add_argument("--partner", action="append", help="only this partner (repeatable)")
     p.add_argument("--list", action="store_true", help="list the agreements and whether they are in force")
     p.set_defaults(func=cmd_extract)
 
-    p = verbs.add_parser("report", help="the public progress report (Hebrew, printable)",
-                         description="Build the public report from the published warehouse into "
-                         "HOME/reports/<date>/ (HTML that opens offline; a PDF when Chromium is present).")
+    p = verbs.add_parser(
+        "report",
+        help="the public progress report (Hebrew, printable)",
+        description="Build the public report from the published warehouse into "
+        "HOME/reports/<date>/ (HTML that opens offline; a PDF when Chromium is present).",
+    )
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF")
     p.set_defaults(func=cmd_report)
 
-    p = verbs.add_parser("generate", help="synthetic partner files for K cities (benchmarks, tests)",
-                         description="Write an inbox of synthetic partner files for K cities in exactly "
-                         "the partners' formats, deterministic for a seed, and beside it "
-                         "<OUT>_truth.json: every indicator computed from the generator's own records.")
+    p = verbs.add_parser(
+        "generate",
+        help="synthetic partner files for K cities (benchmarks, tests)",
+        description="Write an inbox of synthetic partner files for K cities in exactly "
+        "the partners' formats, deterministic for a seed, and beside it "
+        "<OUT>_truth.json: every indicator computed from the generator's own records.",
+    )
     p.add_argument("--cities", type=int, required=True, help="how many cities")
     p.add_argument("--out", required=True, help="the inbox folder to write")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--residents", type=int, default=25_000, help="residents per city (default 25000)")
     p.set_defaults(func=cmd_generate)
 
-    p = verbs.add_parser("status", help="the last runs, or one run in detail",
-                         description="What the last runs did: when, how long, what was loaded, "
-                         "rejected, validated, published.")
+    p = verbs.add_parser(
+        "status",
+        help="the last runs, or one run in detail",
+        description="What the last runs did: when, how long, what was loaded, "
+        "rejected, validated, published.",
+    )
     p.add_argument("run_id", nargs="?", help="show this run (a prefix is enough)")
     p.add_argument("--last", type=int, default=10, help="how many runs to list (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_status)
 
-    p = verbs.add_parser("sql", help="query the published warehouse, read-only",
-                         description="Run one SQL query on the published warehouse (read-only: "
-                         "it never blocks the nightly run), or open a shell when no query is given.")
+    p = verbs.add_parser(
+        "sql",
+        help="query the published warehouse, read-only",
+        description="Run one SQL query on the published warehouse (read-only: "
+        "it never blocks the nightly run), or open a shell when no query is given.",
+    )
     p.add_argument("query", nargs="?", help="the SQL; omit for an interactive shell")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.set_defaults(func=cmd_sql)
 
-    p = verbs.add_parser("dbt", help="run dbt (e.g. `ci-metrics dbt docs generate`) on a scratch copy",
-                         description="Pass the arguments to dbt, on a scratch copy of the published "
-                         "warehouse, with the project's profile.")
+    p = verbs.add_parser(
+        "dbt",
+        help="run dbt (e.g. `ci-metrics dbt docs generate`) on a scratch copy",
+        description="Pass the arguments to dbt, on a scratch copy of the published "
+        "warehouse, with the project's profile.",
+    )
     p.add_argument("dbt_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_dbt)
     return parser
@@ -314,8 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.home:
         os.environ["CI_METRICS_HOME"] = args.home
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -1,0 +1,394 @@
+"""Load the CBS workbooks of ``cbs_dir`` into schema ``raw``.
+
+Tables (re)created on every call, from every workbook of the folder that a declared layout
+(``workbooks.yml``) recognises by its file name:
+
+``raw.cbs_local_authorities`` (long)
+    One row per authority, measure and data year of the "Local Authorities in Israel"
+    profile (``p_libud_<edition>.xlsx``): ``measure`` is the declared field name, ``value``
+    the cleaned figure, ``value_status`` how CBS printed it (value, low_reliability,
+    nil, not_available, blank, invalid), ``raw_value`` the cell as printed, ``data_year``
+    the year the data-year row gives the column (a school year counts as its spring
+    year). Several editions may be loaded side by side (``edition_year``); staging keeps
+    the latest edition of each authority, measure and year.
+
+``raw.cbs_socioeconomic_index`` (wide)
+    One row per authority of the socio-economic index table A (``*_375t1.xlsx``-style
+    names): index population, value, rank and cluster of ``index_year``, and the rank and
+    cluster of the previous edition (``previous_index_year``) when the table carries them.
+
+Both carry ``locality_code`` (integer), ``authority_code`` (unique: see
+:class:`ci_metrics.ingest.cbs.layout.IdentitySpec`), ``is_regional_council`` and the lineage
+columns ``_file_id`` (SHA-256 of the workbook), ``_file_name``, ``_row_number`` (the
+spreadsheet row), ``_layout`` and ``_run_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ci_metrics.ingest.cbs.layout import CbsLayout, CbsLayoutError, WorkbookSpec, load_cbs_layout
+from ci_metrics.ingest.cbs.workbook import (
+    Cell,
+    Resolved,
+    Sheet,
+    analyse_sheet,
+    clean_cell,
+    find_column,
+    read_sheets,
+    sheets_for,
+)
+from ci_metrics.ingest.inbox import sha256_of
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "raw"
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+SQL_TYPES = {"code": "INTEGER", "integer": "BIGINT", "number": "DOUBLE", "text": "VARCHAR"}
+IDENTITY_COLUMNS = [
+    ("locality_code", "INTEGER"),
+    ("authority_code", "VARCHAR"),
+    ("is_regional_council", "BOOLEAN"),
+]
+LINEAGE_COLUMNS = [
+    ("_file_id", "VARCHAR"),
+    ("_file_name", "VARCHAR"),
+    ("_row_number", "INTEGER"),
+    ("_layout", "VARCHAR"),
+    ("_run_id", "VARCHAR"),
+]
+LONG_COLUMNS = [
+    ("edition_year", "INTEGER"),
+    ("measure", "VARCHAR"),
+    ("unit", "VARCHAR"),
+    ("data_year", "INTEGER"),
+    ("data_period", "VARCHAR"),
+    ("value", "DOUBLE"),
+    ("value_status", "VARCHAR"),
+    ("raw_value", "VARCHAR"),
+    ("source_sheet", "VARCHAR"),
+    ("source_column", "VARCHAR"),
+    ("source_header", "VARCHAR"),
+]
+INVALID_SHARE = 0.5
+"""A numeric field whose matched column holds more text than this share of its non-empty
+cells was matched to the wrong column: an error, not a column of nulls."""
+
+
+def table_columns(spec: WorkbookSpec) -> list[tuple[str, str]]:
+    """Columns (name, DuckDB type) of the raw table a workbook spec feeds."""
+    ident = spec.identity
+    if spec.shape == "long":
+        attributes = [(name, SQL_TYPES[f.type]) for name, f in spec.fields.items() if f.role == "attribute"]
+        return IDENTITY_COLUMNS + attributes + LONG_COLUMNS + LINEAGE_COLUMNS
+    fields = [(name, SQL_TYPES[f.type]) for name, f in spec.fields.items() if name != ident.code_field]
+    years = [(name, "INTEGER") for name in spec.year_columns]
+    return IDENTITY_COLUMNS + fields + years + [("edition_year", "INTEGER")] + LINEAGE_COLUMNS
+
+
+class _Workbook:
+    """One workbook being read against its spec."""
+
+    def __init__(self, path: Path, spec: WorkbookSpec, run_id: str, file_id: str | None = None):
+        self.path, self.spec, self.run_id = path, spec, run_id
+        self.file_name = path.name
+        self.file_id = file_id or sha256_of(path)
+        match = spec.match_file(self.file_name)
+        edition = match.groupdict().get("edition") if match else None
+        self.edition = int(edition) if edition else None
+        self.raw = read_sheets(path)
+        self._sheets: dict[str, Sheet] = {}
+
+    def sheet(self, name: str) -> Sheet:
+        if name not in self._sheets:
+            self._sheets[name] = analyse_sheet(name, self.raw[name], self.spec, self.file_name)
+        return self._sheets[name]
+
+    def sheets(self, patterns: list[str]) -> list[Sheet]:
+        names = sheets_for(list(self.raw), patterns)
+        found, errors = [], []
+        for name in names:
+            try:
+                found.append(self.sheet(name))
+            except CbsLayoutError as exc:
+                errors.append(exc)
+        if not found and errors:
+            raise errors[0]
+        return found
+
+    def resolve(self, name: str, sheets: list[Sheet] | None = None) -> Resolved | None:
+        field = self.spec.fields[name]
+        patterns = self.spec.sheet_patterns(field)
+        if sheets is None:
+            sheets = self.sheets(patterns)
+        if not sheets:
+            if not field.required:
+                return None
+            raise CbsLayoutError(
+                f"{self.file_name}: required field {name!r} (patterns {field.patterns}): no sheet "
+                f"named like {patterns}; the workbook's sheets are {[s.strip() for s in self.raw]}"
+            )
+        return find_column(name, field, sheets, self.file_name, patterns)
+
+    # ------------------------------------------------------------------ identity
+
+    def authorities(self, sheet: Sheet) -> dict[str, tuple[int, int, bool]]:
+        """authority_code -> (row index, locality_code, is_regional_council) of a sheet."""
+        ident = self.spec.identity
+        code = self.resolve(ident.code_field, [sheet])
+        fallback = self.resolve(ident.code_fallback_field, [sheet]) if ident.code_fallback_field else None
+        status = None
+        if ident.regional_council_status:
+            status = self.resolve(ident.status_field, [sheet])  # type: ignore[arg-type]
+        rc_rx = re.compile(ident.regional_council_status) if ident.regional_council_status else None
+        assert code is not None
+        found: dict[str, tuple[int, int, bool]] = {}
+        for r in range(sheet.data_start, len(sheet.values)):
+            cell = clean_cell(sheet.cell(r, code.column.index), "code")
+            if cell.status in ("value", "low_reliability"):
+                number, is_rc = int(cell.value), False  # type: ignore[arg-type]
+                if status is not None and rc_rx is not None:
+                    text = clean_cell(sheet.cell(r, status.column.index), "text").value
+                    is_rc = bool(text and rc_rx.search(str(text)))
+            elif fallback is not None and cell.status == "blank":
+                fb = clean_cell(sheet.cell(r, fallback.column.index), "integer")
+                if fb.status != "value":
+                    continue
+                number, is_rc = int(fb.value), True  # type: ignore[arg-type]
+            else:
+                continue  # not a row of an authority (blank line, footnote, total)
+            key = str(number) if is_rc else f"{number:04d}"
+            if key in found:
+                raise CbsLayoutError(
+                    f"{self.file_name}, sheet {sheet.name.strip()!r}: authority {key} appears twice "
+                    f"(rows {found[key][0] + 1} and {r + 1})"
+                )
+            found[key] = (r, number, is_rc)
+        if not found:
+            raise CbsLayoutError(f"{self.file_name}, sheet {sheet.name.strip()!r}: no authority rows")
+        return found
+
+    # ------------------------------------------------------------------ cells
+
+    def cells(self, name: str, res: Resolved, rows: dict[str, tuple[int, int, bool]]) -> dict[str, Cell]:
+        field = self.spec.fields[name]
+        sheet = self.sheet(res.sheet)
+        out = {
+            key: clean_cell(sheet.cell(r, res.column.index), field.type, field.nil)
+            for key, (r, _, _) in rows.items()
+        }
+        if field.type != "text":
+            filled = [c for c in out.values() if c.status != "blank"]
+            invalid = [c for c in filled if c.status == "invalid"]
+            if invalid and len(invalid) > INVALID_SHARE * len(filled):
+                examples = sorted({str(c.raw) for c in invalid})[:5]
+                raise CbsLayoutError(
+                    f"{self.file_name}: field {name!r} ({field.type}) was matched to {res.where}, but "
+                    f"{len(invalid)} of its {len(filled)} cells are not numbers (e.g. {examples}): "
+                    f"the patterns {field.patterns} designate the wrong column"
+                )
+        return out
+
+    def frame(self) -> pd.DataFrame:
+        spec = self.spec
+        ident = spec.identity
+        identity_fields = {ident.code_field, ident.code_fallback_field}
+        resolved = {name: self.resolve(name) for name in spec.fields if name not in identity_fields}
+        used = list(dict.fromkeys(r.sheet for r in resolved.values() if r is not None))
+        if not used:
+            used = [s.name for s in self.sheets(spec.sheets)][:1]
+        rows = {name: self.authorities(self.sheet(name)) for name in used}
+        lineage = {
+            "_file_id": self.file_id,
+            "_file_name": self.file_name,
+            "_layout": spec.name,
+            "_run_id": self.run_id,
+        }
+
+        # Authorities, in the order of their first sheet.
+        identity: dict[str, tuple[str, int, int, bool]] = {}
+        for sheet_name in used:
+            for key, (r, number, is_rc) in rows[sheet_name].items():
+                identity.setdefault(key, (sheet_name, r, number, is_rc))
+
+        attributes: dict[str, dict[str, Cell]] = {}
+        for name, res in resolved.items():
+            if res is not None and spec.fields[name].role == "attribute":
+                attributes[name] = self.cells(name, res, rows[res.sheet])
+
+        records: list[dict[str, object]] = []
+        if spec.shape == "long":
+            attr_names = [n for n, f in spec.fields.items() if f.role == "attribute"]
+            for name, res in resolved.items():
+                field = spec.fields[name]
+                if res is None or field.role != "measure":
+                    continue
+                year, period = res.year, res.period
+                if year is None and self.edition is not None:
+                    year, period = self.edition, str(self.edition)  # the edition's own year
+                if year is None:
+                    raise CbsLayoutError(
+                        f"{self.file_name}: field {name!r} found in {res.where}, but its data year is "
+                        "unknown: no year above the column, no sheet default, no `year` group in the "
+                        "pattern, no edition in the file name"
+                    )
+                values = self.cells(name, res, rows[res.sheet])
+                for key, cell in values.items():
+                    r, number, is_rc = rows[res.sheet][key]
+                    record: dict[str, object] = {
+                        "locality_code": number,
+                        "authority_code": key,
+                        "is_regional_council": is_rc,
+                    }
+                    for attr in attr_names:
+                        record[attr] = (
+                            attributes[attr][key].value
+                            if attr in attributes and key in attributes[attr]
+                            else None
+                        )
+                    record.update(
+                        edition_year=self.edition,
+                        measure=name,
+                        unit=field.unit,
+                        data_year=year,
+                        data_period=period,
+                        value=None if cell.value is None else float(cell.value),  # type: ignore[arg-type]
+                        value_status=cell.status,
+                        raw_value=cell.raw,
+                        source_sheet=res.sheet.strip(),
+                        source_column=res.column.letter,
+                        source_header=res.column.text,
+                        _row_number=r + 1,
+                        **lineage,
+                    )
+                    records.append(record)
+        else:
+            per_field = {
+                name: self.cells(name, res, rows[res.sheet])
+                for name, res in resolved.items()
+                if res is not None and spec.fields[name].role != "attribute"
+            }
+            per_field.update(attributes)
+            fallback_cells: dict[str, Cell] = {}
+            if ident.code_fallback_field:
+                res = self.resolve(ident.code_fallback_field, [self.sheet(used[0])])
+                if res is not None:
+                    fallback_cells = self.cells(ident.code_fallback_field, res, rows[used[0]])
+                    per_field[ident.code_fallback_field] = fallback_cells
+            for key, (_sheet, r, number, is_rc) in identity.items():
+                record = {"locality_code": number, "authority_code": key, "is_regional_council": is_rc}
+                for name in spec.fields:
+                    if name == ident.code_field:
+                        continue
+                    cell = per_field.get(name, {}).get(key)
+                    record[name] = None if cell is None else cell.value
+                for out, ref in spec.year_columns.items():
+                    res = resolved.get(ref)
+                    record[out] = None if res is None else res.year
+                record["edition_year"] = self.edition
+                record["_row_number"] = r + 1
+                record.update(lineage)
+                records.append(record)
+
+        columns = [name for name, _ in table_columns(spec)]
+        return pd.DataFrame.from_records(records, columns=columns)
+
+
+def read_workbook(path: Path, spec: WorkbookSpec, run_id: str = "manual") -> pd.DataFrame:
+    """Rows of one workbook for its raw table (columns of :func:`table_columns`).
+
+    Raises :class:`CbsLayoutError` when a required field is missing or ambiguous.
+    """
+    return _Workbook(path, spec, run_id).frame()
+
+
+def find_workbooks(cbs_dir: Path, layout: CbsLayout) -> dict[str, list[Path]]:
+    """Workbook spec name -> the files of ``cbs_dir`` it recognises (sorted by name)."""
+    if not cbs_dir.is_dir():
+        raise CbsLayoutError(f"CBS folder {cbs_dir} does not exist")
+    found: dict[str, list[Path]] = {spec.name: [] for spec in layout.workbooks}
+    for path in sorted(cbs_dir.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in WORKBOOK_SUFFIXES or path.name.startswith("~$"):
+            continue
+        spec = next((s for s in layout.workbooks if s.match_file(path.name)), None)
+        if spec is None:
+            log.warning("CBS folder %s: %s matches no declared workbook: ignored", cbs_dir, path.name)
+            continue
+        found[spec.name].append(path)
+    return found
+
+
+def _write_table(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]], frame: pd.DataFrame
+) -> None:
+    ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
+    con.execute(f"create or replace table {RAW_SCHEMA}.{table} ({ddl})")
+    if frame.empty:
+        return
+    view = f"_cbs_{table}_rows"
+    select = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in columns)
+    con.register(view, frame.astype(object).where(frame.notna(), None))
+    try:
+        con.execute(f"insert into {RAW_SCHEMA}.{table} select {select} from {view}")
+    finally:
+        con.unregister(view)
+
+
+def load_cbs(
+    con: duckdb.DuckDBPyConnection,
+    cbs_dir: Path,
+    run_id: str,
+    layout: CbsLayout | None = None,
+) -> dict[str, int]:
+    """(Re)create the raw CBS tables from the workbooks of ``cbs_dir``; rows per table.
+
+    Every declared workbook must be present at least once; all workbooks are read before
+    the warehouse is touched, and the tables are replaced in one transaction, so a layout
+    error leaves the previous tables as they were.
+    """
+    layout = layout or load_cbs_layout()
+    files = find_workbooks(Path(cbs_dir), layout)
+    missing = [spec for spec in layout.workbooks if not files[spec.name]]
+    if missing:
+        raise CbsLayoutError(
+            f"CBS folder {cbs_dir}: no "
+            + "; no ".join(
+                f"{spec.name} workbook (a file named like {spec.file_patterns})" for spec in missing
+            )
+        )
+    frames: dict[str, pd.DataFrame] = {}
+    for spec in layout.workbooks:
+        paths = files[spec.name]
+        parts, seen = [], set()
+        for path in paths:
+            file_id = sha256_of(path)
+            if file_id in seen:  # the same bytes under another name
+                continue
+            seen.add(file_id)
+            parts.append(_Workbook(path, spec, run_id, file_id).frame())
+        frames[spec.table] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    own_transaction = True
+    try:
+        con.execute("begin transaction")
+    except duckdb.TransactionException:
+        own_transaction = False  # the caller's transaction
+    try:
+        con.execute(f"create schema if not exists {RAW_SCHEMA}")
+        for spec in layout.workbooks:
+            _write_table(con, spec.table, table_columns(spec), frames[spec.table])
+        if own_transaction:
+            con.execute("commit")
+    except Exception:
+        if own_transaction:
+            con.execute("rollback")
+        raise
+    counts = {f"{RAW_SCHEMA}.{spec.table}": len(frames[spec.table]) for spec in layout.workbooks}
+    log.info("CBS tables loaded: %s", counts)
+    return counts

@@ -1,0 +1,178 @@
+"""Typing and checking the rows of a text table against its layout, vectorised.
+
+Each column rule returns the typed values and, per row, the reason it failed (NA when the
+value is fine). A row with any failure is rejected with all its reasons; nothing is
+silently coerced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ci_metrics.ingest.layouts import (
+    CategoryColumn,
+    CodeColumn,
+    ColumnSpec,
+    DateColumn,
+    DecimalColumn,
+    FlagColumn,
+    IntegerColumn,
+    NationalIdColumn,
+    SourceLayout,
+    TextColumn,
+    TimestampColumn,
+)
+from ci_metrics.ingest.pseudonyms import Pseudonymiser, mask_id, validate_ids
+from ci_metrics.ingest.readers import ROW_NUMBER, TextTable
+
+DUCKDB_TYPES = {
+    "national_id": "VARCHAR",
+    "text": "VARCHAR",
+    "code": "VARCHAR",
+    "category": "VARCHAR",
+    "integer": "BIGINT",
+    "decimal": "DOUBLE",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "flag": "BOOLEAN",
+}
+
+
+@dataclass
+class TypedRows:
+    accepted: pd.DataFrame  # stored columns + ROW_NUMBER
+    rejects: pd.DataFrame  # row_number, column_name, reason, value
+
+
+def _empty_reasons(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NA, index=index, dtype="string")
+
+
+def _format_hint(fmt: str) -> str:
+    return (
+        fmt.replace("%d", "DD")
+        .replace("%m", "MM")
+        .replace("%Y", "YYYY")
+        .replace("%H", "HH")
+        .replace("%I", "hh")
+        .replace("%M", "MM")
+        .replace("%S", "SS")
+        .replace("%p", "am/pm")
+    )
+
+
+def _parse_datetimes(text: pd.Series, formats: list[str]) -> pd.Series:
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    todo = text.notna()
+    for fmt in [*formats, "%Y-%m-%d"]:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        hit = parsed.notna()
+        out.loc[hit[hit].index] = parsed[hit]
+        todo.loc[hit[hit].index] = False
+    return out
+
+
+def type_column(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(typed values, reason per row) for one column."""
+    reasons = _empty_reasons(text.index)
+    present = text.notna()
+    if spec.required:
+        reasons[~present] = "is empty"
+    if isinstance(spec, (TextColumn,)):
+        return text.astype("string"), reasons
+    if isinstance(spec, CodeColumn):
+        bad = present & ~text.isin(spec.allowed)
+        reasons[bad] = "is not one of " + " / ".join(spec.allowed)
+        return text.astype("string"), reasons
+    if isinstance(spec, CategoryColumn):
+        lookup = {value: cat for cat, values in spec.categories.items() for value in values}
+        mapped = text.map(lookup).astype("string")
+        mapped[present & mapped.isna()] = spec.default_category
+        return mapped, reasons
+    if isinstance(spec, FlagColumn):
+        lookup = {v.lower(): True for v in spec.true_values} | {v.lower(): False for v in spec.false_values}
+        mapped = text.str.lower().map(lookup)
+        bad = present & mapped.isna()
+        allowed = " / ".join(spec.true_values + spec.false_values)
+        reasons[bad] = f"is not one of {allowed}"
+        return mapped.astype("boolean"), reasons
+    if isinstance(spec, IntegerColumn):
+        numbers = pd.to_numeric(text, errors="coerce")
+        bad = present & (numbers.isna() | (numbers % 1 != 0))
+        reasons[bad] = "is not a whole number"
+        values = numbers.where(~bad).round().astype("Int64")
+        if spec.allowed is not None:
+            out = present & ~bad & ~values.isin(spec.allowed)
+            reasons[out] = "is not one of " + " / ".join(str(a) for a in spec.allowed)
+        if spec.min is not None:
+            reasons[present & ~bad & (values < spec.min)] = f"is below {spec.min}"
+        if spec.max is not None:
+            reasons[present & ~bad & (values > spec.max)] = f"is above {spec.max}"
+        return values, reasons
+    if isinstance(spec, DecimalColumn):
+        numbers = pd.to_numeric(text, errors="coerce").astype("Float64")
+        bad = present & numbers.isna()
+        reasons[bad] = "is not a number"
+        if spec.min is not None:
+            reasons[present & ~bad & (numbers < spec.min)] = f"is below {spec.min}"
+        if spec.max is not None:
+            reasons[present & ~bad & (numbers > spec.max)] = f"is above {spec.max}"
+        return numbers, reasons
+    if isinstance(spec, (DateColumn, TimestampColumn)):
+        parsed = _parse_datetimes(text, spec.formats)
+        bad = present & parsed.isna()
+        hint = " or ".join(_format_hint(f) for f in spec.formats)
+        reasons[bad] = (
+            f"is not a valid {'date' if isinstance(spec, DateColumn) else 'date and time'} ({hint})"
+        )
+        if isinstance(spec, DateColumn):
+            return parsed.dt.normalize(), reasons
+        return parsed, reasons
+    raise TypeError(f"no typing rule for {spec.type}")
+
+
+def type_rows(layout: SourceLayout, table: TextTable, pseudonymise: Pseudonymiser) -> TypedRows:
+    frame = table.frame
+    typed: dict[str, pd.Series] = {}
+    problems: list[pd.DataFrame] = []
+    for name, spec in layout.columns.items():
+        text = frame[spec.header]
+        if spec.type == "drop":
+            continue
+        if isinstance(spec, NationalIdColumn):
+            ids9, reasons = validate_ids(text)
+            shown = text.where(reasons.isna(), text[reasons.notna()].map(mask_id))  # only rejects are shown
+            typed[name] = ids9  # hashed below, once bad rows are out
+        else:
+            values, reasons = type_column(spec, text)
+            typed[name] = values
+            shown = text
+        failed = reasons.notna()
+        if failed.any():
+            problems.append(
+                pd.DataFrame(
+                    {
+                        "row_number": frame.loc[failed, ROW_NUMBER].astype("int64"),
+                        "column_name": spec.header,
+                        "reason": spec.header + " " + reasons[failed],
+                        "value": shown[failed].astype("string").fillna(""),
+                    }
+                )
+            )
+    rejects = (
+        pd.concat(problems, ignore_index=True).sort_values(["row_number", "column_name"], kind="stable")
+        if problems
+        else pd.DataFrame(columns=["row_number", "column_name", "reason", "value"])
+    )
+    bad_rows = set(rejects["row_number"].tolist())
+    keep = ~frame[ROW_NUMBER].isin(bad_rows)
+    accepted = pd.DataFrame({name: series[keep] for name, series in typed.items()})
+    for name, spec in layout.columns.items():
+        if isinstance(spec, NationalIdColumn):
+            accepted[name] = pseudonymise(accepted[name])
+    accepted[ROW_NUMBER] = frame.loc[keep, ROW_NUMBER].astype("int64")
+    return TypedRows(accepted=accepted.reset_index(drop=True), rejects=rejects.reset_index(drop=True))

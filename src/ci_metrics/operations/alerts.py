@@ -1,0 +1,96 @@
+"""Alerts to the data unit when a run fails or is blocked: e-mail (SMTP) and a webhook.
+
+Configured by settings (CI_METRICS_ALERT_EMAIL_TO, CI_METRICS_SMTP_HOST, ...,
+CI_METRICS_ALERT_WEBHOOK_URL). An alert says what failed and where to look; it never
+carries personal data (the run record holds none).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import socket
+import urllib.request
+from email.message import EmailMessage
+
+from ci_metrics.operations.runs import RunRecord
+from ci_metrics.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def alert_text(record: RunRecord, settings: Settings) -> tuple[str, str]:
+    subject = f"[ci-metrics] run {record.run_id} {record.status.upper()} on {socket.gethostname()}"
+    lines = [
+        f"The nightly run {record.run_id} ended {record.status} at {record.finished_at:%Y-%m-%d %H:%M}.",
+        f"Nothing was published: {settings.warehouse_path} still holds the previous data.",
+        "",
+        "What failed:",
+        *[f"  - {f}" for f in record.failures or [record.message]],
+    ]
+    if record.warnings:
+        lines += ["", "Warnings:", *[f"  - {w}" for w in record.warnings[:20]]]
+    lines += ["", "Where to look:", f"  ci-metrics status {record.run_id}"]
+    if record.data_docs:
+        lines.append(f"  validation results (Data Docs): file://{record.data_docs}")
+    lines.append(f"  run record: {settings.root / 'runs' / (record.run_id + '.json')}")
+    return subject, "\n".join(lines) + "\n"
+
+
+def send_email(record: RunRecord, settings: Settings) -> None:
+    subject, body = alert_text(record, settings)
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = settings.smtp_from
+    msg["To"] = ", ".join(settings.alert_email_to)
+    msg.set_content(body)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user and settings.smtp_password:
+            smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
+        smtp.send_message(msg)
+
+
+def send_webhook(record: RunRecord, settings: Settings) -> None:
+    subject, body = alert_text(record, settings)
+    payload = {
+        "text": subject,
+        "run_id": record.run_id,
+        "status": record.status,
+        "failures": record.failures,
+        "warnings": record.warnings,
+        "message": record.message,
+        "data_docs": record.data_docs,
+        "details": body,
+    }
+    request = urllib.request.Request(
+        str(settings.alert_webhook_url),
+        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
+def notify(record: RunRecord, settings: Settings) -> list[str]:
+    """Send every configured alert for a failed or blocked run; returns what was sent.
+    A channel that fails is logged, never raised: the run's own outcome stands."""
+    if record.status not in ("failed", "blocked"):
+        return []
+    sent = []
+    if settings.alert_email_to and settings.smtp_host:
+        try:
+            send_email(record, settings)
+            sent.append("email")
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("alert e-mail to %s failed: %s", settings.alert_email_to, exc)
+    if settings.alert_webhook_url:
+        try:
+            send_webhook(record, settings)
+            sent.append("webhook")
+        except OSError as exc:
+            log.error("alert webhook %s failed: %s", settings.alert_webhook_url, exc)
+    return sent

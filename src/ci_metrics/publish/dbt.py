@@ -1,0 +1,76 @@
+"""Running dbt on the build copy of the warehouse.
+
+dbt runs in a child process: its DuckDB connection dies with it, so the build file is
+closed and unlocked when dbt returns, and a run killed mid-way leaves nothing open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ci_metrics.settings import Settings
+
+DBT_MAIN = "from dbt.cli.main import cli; import sys; sys.exit(cli())"
+
+
+@dataclass
+class DbtResult:
+    command: str
+    returncode: int
+    failures: list[str] = field(default_factory=list)  # "test_name: message"
+    counts: dict[str, int] = field(default_factory=dict)
+    log_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.failures
+
+
+def dbt_env(settings: Settings, warehouse: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["CI_METRICS_WAREHOUSE_PATH"] = str(warehouse)
+    env["DBT_TARGET_PATH"] = str(settings.root / "dbt" / "target")
+    env["DBT_LOG_PATH"] = str(settings.logs_dir / "dbt")
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    env.setdefault("DO_NOT_TRACK", "1")
+    return env
+
+
+def run_dbt(settings: Settings, warehouse: Path, args: list[str]) -> DbtResult:
+    """``dbt <args>`` against ``warehouse``; failures are read from run_results.json."""
+    project = settings.dbt_project_dir
+    cmd = [
+        sys.executable,
+        "-c",
+        DBT_MAIN,
+        *args,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+    ]
+    results_file = settings.root / "dbt" / "target" / "run_results.json"
+    results_file.unlink(missing_ok=True)
+    proc = subprocess.run(cmd, env=dbt_env(settings, warehouse), capture_output=True, text=True, cwd=project)
+    result = DbtResult(
+        command="dbt " + " ".join(args),
+        returncode=proc.returncode,
+        log_tail="\n".join((proc.stdout + proc.stderr).splitlines()[-40:]),
+    )
+    if results_file.exists():
+        data = json.loads(results_file.read_text(encoding="utf-8"))
+        for item in data.get("results", []):
+            status = item.get("status")
+            result.counts[status] = result.counts.get(status, 0) + 1
+            if status in ("error", "fail"):
+                name = item.get("unique_id", "?")
+                message = (item.get("message") or "").strip().splitlines()
+                result.failures.append(f"{name}: {message[0] if message else status}")
+    if proc.returncode != 0 and not result.failures:
+        result.failures.append(f"dbt exited {proc.returncode}:\n{result.log_tail}")
+    return result

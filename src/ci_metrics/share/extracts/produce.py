@@ -1,0 +1,449 @@
+"""Produce each partner's extract: filter to the agreement, suppress, write CSVs + manifest, audit.
+
+Per partner, ``out_root/<partner>/<as_of>/`` holds
+
+* ``<partner>_<as_of>_values.csv``: one long table of every cell the agreement allows
+  (suppressed cells kept, blank, with the reason);
+* ``<partner>_<as_of>_indicators.csv``: the definitions of the indicators in it;
+* ``manifest.json``: run, agreement, files with SHA-256 and row counts, contents, rules.
+
+The CSV files are byte-identical for identical input; the manifest carries run_id and
+created_at and is not. ``ops.extracts`` (in the connection given) gets one row per file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ci_metrics.share.extracts.agreements import (
+    DIMENSIONS,
+    Agreement,
+    AgreementStatus,
+    list_agreements,
+)
+from ci_metrics.share.extracts.csv_writer import write_csv
+from ci_metrics.share.extracts.disclosure import REASONS, apply_disclosure_control, round_half_up
+from ci_metrics.share.folders import replace_dir
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+FORMAT_VERSION = 1
+
+VALUE_COLUMNS = [
+    "indicator_id",
+    "indicator_name_he",
+    "indicator_name_en",
+    "unit",
+    "period",
+    "locality_code",
+    "dimension",
+    "dimension_value",
+    "value",
+    "numerator",
+    "denominator",
+    "unweighted_count",
+    "value_decimals",
+    "suppressed",
+]
+INDICATOR_COLUMNS = [
+    "indicator_id",
+    "name_he",
+    "name_en",
+    "domain",
+    "unit",
+    "polarity",
+    "definition",
+    "source",
+    "owner_partner",
+    "baseline_period",
+    "baseline_value",
+    "target_period",
+    "target_value",
+    "min_cell_size",
+]
+
+EXTRACTS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.extracts (
+    partner varchar not null,             -- agreement partner_id
+    run_id varchar not null,
+    as_of date not null,                  -- data as of (names the folder)
+    file_name varchar not null,           -- relative to the partner's dated folder
+    sha256 varchar not null,
+    row_count bigint,                     -- data rows (null for the manifest)
+    suppressed_cells bigint,              -- rows withheld by disclosure control
+    created_at timestamp not null,        -- UTC
+    agreement_version varchar,
+    agreement_sha256 varchar,             -- SHA-256 of the agreement file used
+    path varchar                          -- folder written
+);
+"""
+
+_DIM_ORDER = {d: i for i, d in enumerate(DIMENSIONS)}
+
+
+@dataclass(frozen=True)
+class ExtractFile:
+    name: str
+    sha256: str
+    row_count: int | None
+    suppressed_cells: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class PartnerExtractResult:
+    partner: str
+    status: str  # written | expired | not_yet_valid | invalid | not_found | empty
+    message: str
+    directory: Path | None = None
+    files: tuple[ExtractFile, ...] = ()
+    suppressed_cells: int = 0
+    agreement_version: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "written"
+
+
+# --------------------------------------------------------------------------- pure part
+
+
+def build_partner_frame(values: pd.DataFrame, indicators: pd.DataFrame, agreement: Agreement) -> pd.DataFrame:
+    """The rows and columns one partner receives, suppressed, in a stable order.
+
+    Pure (pandas only): the public report can call it with the ``public`` agreement.
+    Suppression is decided on every dimension of the agreement's localities first, then the
+    frame is cut to the agreement's indicators, dimensions and periods.
+    """
+    v = values[values["locality_code"].astype(int).isin(agreement.localities)]
+    protected = apply_disclosure_control(v, agreement.disclosure_rules(), indicators=indicators)
+
+    wanted = protected["indicator_id"].isin(agreement.indicators) & protected["dimension"].isin(
+        agreement.dimensions
+    )
+    protected = protected[wanted]
+    keep = pd.Series(False, index=protected.index)
+    for indicator, rows in protected.groupby("indicator_id"):
+        periods = agreement.select_periods(rows["period"].astype(int).unique())
+        keep.loc[rows.index] = rows["period"].astype(int).isin(periods)
+    out = protected[keep].copy()
+
+    meta = indicators.drop_duplicates("indicator_id").set_index("indicator_id")
+    for col, src in (("indicator_name_he", "name_he"), ("indicator_name_en", "name_en"), ("unit", "unit")):
+        out[col] = out["indicator_id"].map(meta[src]) if src in meta.columns else None
+        out[col] = out[col].astype(object)
+    if "unweighted_count" not in out.columns:
+        out["unweighted_count"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+
+    out["period"] = out["period"].astype("int64")
+    out["locality_code"] = out["locality_code"].astype("int64")
+    out["dimension"] = out["dimension"].astype(str).astype(object)
+    out["dimension_value"] = out["dimension_value"].astype(str).astype(object)
+    return sort_cells(out[VALUE_COLUMNS])
+
+
+def sort_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Stable order independent of the warehouse's row order and of any locale:
+    indicator, period, locality, dimension (total, school, gender, community, neighborhood,
+    age_group), value ('unknown' last, others by code point)."""
+    keys = sorted(
+        range(len(df)),
+        key=lambda r: (
+            str(df["indicator_id"].iat[r]),
+            int(df["period"].iat[r]),
+            int(df["locality_code"].iat[r]),
+            _DIM_ORDER.get(str(df["dimension"].iat[r]), len(_DIM_ORDER)),
+            str(df["dimension"].iat[r]),
+            str(df["dimension_value"].iat[r]) == "unknown",
+            str(df["dimension_value"].iat[r]),
+        ),
+    )
+    return df.iloc[keys].reset_index(drop=True)
+
+
+def indicator_definitions(indicators: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
+    d = indicators[indicators["indicator_id"].isin(list(ids))].drop_duplicates("indicator_id").copy()
+    for col in INDICATOR_COLUMNS:
+        if col not in d.columns:
+            d[col] = None
+    d = d[INDICATOR_COLUMNS].sort_values("indicator_id", kind="stable").reset_index(drop=True)
+    for col in ("baseline_value", "target_value"):
+        d[col] = [
+            round_half_up(x, 1) if x is not None and not pd.isna(x) else float("nan")
+            for x in pd.to_numeric(d[col], errors="coerce")
+        ]
+    for col in ("baseline_period", "target_period", "min_cell_size"):
+        d[col] = pd.to_numeric(d[col], errors="coerce").astype("Int64")
+    for col in (
+        "indicator_id",
+        "name_he",
+        "name_en",
+        "domain",
+        "unit",
+        "polarity",
+        "definition",
+        "source",
+        "owner_partner",
+    ):
+        d[col] = d[col].astype(object)
+    return d
+
+
+# --------------------------------------------------------------------------- I/O part
+
+
+def read_marts(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    values = con.execute("select * from marts.indicator_values").df()
+    indicators = con.execute("select * from marts.indicators").df()
+    return values, indicators
+
+
+def ensure_extracts_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(EXTRACTS_DDL)
+
+
+def produce_extracts(
+    con: duckdb.DuckDBPyConnection,
+    out_root: Path,
+    *,
+    run_id: str,
+    as_of: dt.date,
+    agreements_dir: Path | None = None,
+    partners: Sequence[str] | None = None,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    audit_con: duckdb.DuckDBPyConnection | None = None,
+) -> list[PartnerExtractResult]:
+    """Write the extract of every partner (or of ``partners``) whose agreement is active.
+
+    The marts are read from ``con``; the audit rows go to ``ops.extracts`` in ``audit_con``
+    (default: ``con``), which must be writable: the table is created there before any file
+    is written, so a read-only connection fails before anything is delivered.
+
+    ``today`` (default: the current date) decides whether an agreement is in force;
+    ``now`` (default: current UTC time) is the created_at of the manifest and audit rows.
+    Invalid, expired or unknown agreements give a result with ``ok == False`` and a
+    message naming the file, and no files. Nothing raises for one bad agreement.
+    """
+    today = today or dt.date.today()
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
+    statuses = list_agreements(agreements_dir, today=today)
+    by_id = {s.partner_id: s for s in statuses}
+
+    selected: list[AgreementStatus | str] = []
+    if partners is None:
+        selected = list(statuses)
+    else:
+        for name in partners:
+            selected.append(by_id.get(name, name))
+
+    results: list[PartnerExtractResult] = []
+    marts: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    for item in selected:
+        if isinstance(item, str):
+            known = ", ".join(sorted(by_id)) or "none"
+            msg = f"no agreement for partner '{item}' in {agreements_dir or 'the default agreements dir'} (known: {known})"
+            log.error(msg)
+            results.append(PartnerExtractResult(item, "not_found", msg))
+            continue
+        if not item.usable:
+            log.error("no extract for %s: %s", item.partner_id, item.message)
+            results.append(PartnerExtractResult(item.partner_id, item.state, f"no extract: {item.message}"))
+            continue
+        if marts is None:
+            ensure_extracts_table(audit_con or con)
+            marts = read_marts(con)
+        results.append(
+            _produce_one(audit_con or con, Path(out_root), item, marts, run_id=run_id, as_of=as_of, now=now)
+        )
+    return results
+
+
+def _produce_one(
+    audit_con: duckdb.DuckDBPyConnection,
+    out_root: Path,
+    status: AgreementStatus,
+    marts: tuple[pd.DataFrame, pd.DataFrame],
+    *,
+    run_id: str,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> PartnerExtractResult:
+    agreement = status.agreement
+    assert agreement is not None
+    values, indicators = marts
+    partner = agreement.partner_id
+    frame = build_partner_frame(values, indicators, agreement)
+    available = set(values["indicator_id"].astype(str))
+    missing = [i for i in agreement.indicators if i not in available]
+    warnings = tuple(f"indicator '{i}' of the agreement is not in marts.indicator_values" for i in missing)
+    for w in warnings:
+        log.warning("%s: %s", partner, w)
+    definitions = indicator_definitions(indicators, sorted(set(frame["indicator_id"])))
+
+    day = as_of.isoformat()
+    final = out_root / partner / day
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{day}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        values_name = f"{partner}_{day}_values.csv"
+        defs_name = f"{partner}_{day}_indicators.csv"
+        n_suppressed = int((frame["suppressed"] != "").sum())
+        w_values = write_csv(tmp / values_name, frame)
+        w_defs = write_csv(tmp / defs_name, definitions)
+        files = (
+            ExtractFile(values_name, w_values.sha256, w_values.rows, n_suppressed, w_values.size_bytes),
+            ExtractFile(defs_name, w_defs.sha256, w_defs.rows, 0, w_defs.size_bytes),
+        )
+        manifest = _manifest(
+            status, frame, definitions, files, run_id=run_id, as_of=as_of, now=now, warnings=warnings
+        )
+        data = (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
+        (tmp / MANIFEST_NAME).write_bytes(data)
+        manifest_file = ExtractFile(MANIFEST_NAME, hashlib.sha256(data).hexdigest(), None, 0, len(data))
+        replace_dir(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    _audit(audit_con, partner, run_id, as_of, now, (*files, manifest_file), agreement, status.sha256, final)
+    msg = f"{partner}: wrote {len(frame)} cells ({n_suppressed} suppressed) to {final}"
+    log.info(msg)
+    return PartnerExtractResult(
+        partner, "written", msg, final, (*files, manifest_file), n_suppressed, agreement.version, warnings
+    )
+
+
+def _manifest(
+    status: AgreementStatus,
+    frame: pd.DataFrame,
+    definitions: pd.DataFrame,
+    files: tuple[ExtractFile, ...],
+    *,
+    run_id: str,
+    as_of: dt.date,
+    now: dt.datetime,
+    warnings: tuple[str, ...],
+) -> dict:
+    a = status.agreement
+    assert a is not None
+    rules = a.disclosure_rules()
+    periods = {
+        str(i): sorted(int(p) for p in rows["period"].unique())
+        for i, rows in frame.groupby("indicator_id", sort=True)
+    }
+    by_reason = {r: int((frame["suppressed"] == r).sum()) for r in REASONS}
+
+    def _plain(x: object) -> object:
+        if x is None or (isinstance(x, float) and x != x) or x is pd.NA:
+            return None
+        if hasattr(x, "item"):
+            return x.item()
+        return x
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "partner": {"id": a.partner_id, "name_he": a.display_name.he, "name_en": a.display_name.en},
+        "run_id": run_id,
+        "data_as_of": as_of.isoformat(),
+        "created_at": now.isoformat() + "Z",
+        "agreement": {
+            "file": status.path.name,
+            "sha256": status.sha256,
+            "version": a.version,
+            "valid_from": a.valid_from.isoformat(),
+            "expires_on": a.expires_on.isoformat(),
+            "legal_basis": a.legal_basis,
+            "purpose": a.purpose,
+            "contact": a.contact.model_dump(exclude_none=True),
+        },
+        "files": [
+            {
+                "name": f.name,
+                "sha256": f.sha256,
+                "rows": f.row_count,
+                "bytes": f.size_bytes,
+                "suppressed_cells": f.suppressed_cells,
+            }
+            for f in files
+        ],
+        "contents": {
+            "localities": list(a.localities),
+            "dimensions": [d for d in DIMENSIONS if d in a.dimensions],
+            "periods_rule": a.describe_periods(),
+            "periods": periods,
+            "indicators": [
+                {k: _plain(v) for k, v in row.items()} for row in definitions.to_dict(orient="records")
+            ],
+            "indicators_not_available": [i for i in a.indicators if i not in periods],
+        },
+        "disclosure_control": {
+            "min_cell_size": a.min_cell_size,
+            "min_outcome_count": a.min_outcome_count,
+            "exact_value_min_count": a.exact_value_min_count,
+            "rules": rules.describe(),
+            "suppressed_cells": by_reason,
+        },
+        "csv_format": {
+            "encoding": "UTF-8 with byte-order mark",
+            "line_end": "CRLF (RFC 4180)",
+            "separator": ",",
+            "decimal_point": ".",
+            "text_starting_with_formula_characters": "prefixed with a single quote",
+            "byte_identical": "the CSV files are identical for identical data; this manifest is not "
+            "(run_id, created_at)",
+        },
+        "warnings": list(warnings),
+    }
+
+
+def _audit(
+    con: duckdb.DuckDBPyConnection,
+    partner: str,
+    run_id: str,
+    as_of: dt.date,
+    now: dt.datetime,
+    files: tuple[ExtractFile, ...],
+    agreement: Agreement,
+    agreement_sha256: str | None,
+    directory: Path,
+) -> None:
+    ensure_extracts_table(con)
+    con.execute(
+        "delete from ops.extracts where partner = ? and run_id = ? and as_of = ?", [partner, run_id, as_of]
+    )
+    con.executemany(
+        "insert into ops.extracts (partner, run_id, as_of, file_name, sha256, row_count, suppressed_cells, "
+        "created_at, agreement_version, agreement_sha256, path) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                partner,
+                run_id,
+                as_of,
+                f.name,
+                f.sha256,
+                f.row_count,
+                f.suppressed_cells,
+                now,
+                agreement.version,
+                agreement_sha256,
+                str(directory),
+            ]
+            for f in files
+        ],
+    )
