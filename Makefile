@@ -11,12 +11,12 @@ SAMPLE_INBOX := data/samples/inbox
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(BIN)/ci-metrics: pyproject.toml requirements.lock
+$(BIN)/ci-metrics: pyproject.toml bench/synthetic/pyproject.toml requirements.lock
 	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "ci-metrics needs Python 3.11, found " + sys.version' 
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e . -e bench/synthetic
 	@touch $@
 
 install: $(BIN)/ci-metrics  ## create .venv/ with the exact pins of requirements.lock
@@ -39,10 +39,10 @@ bench: install  ## the scale benchmark (1, 10, 100 cities): see bench/README.md
 lock:  ## re-resolve the dependencies of pyproject.toml into requirements.lock
 	rm -rf /tmp/ci-metrics-lock && $(PY) -m venv /tmp/ci-metrics-lock
 	/tmp/ci-metrics-lock/bin/python -m pip install --quiet --upgrade pip
-	/tmp/ci-metrics-lock/bin/python -m pip install --quiet '.[test]'
+	/tmp/ci-metrics-lock/bin/python -m pip install --quiet '.[test,dev]'
 	head -3 requirements.lock > /tmp/ci-metrics-lock/header
 	cat /tmp/ci-metrics-lock/header > requirements.lock
-	/tmp/ci-metrics-lock/bin/python -m pip freeze --exclude ci-metrics >> requirements.lock
+	/tmp/ci-metrics-lock/bin/python -m pip freeze --exclude ci-metrics --exclude ci-metrics-synthetic >> requirements.lock
 
 clean:  ## remove the venv and the default home (the warehouse, archive and key!)
 	rm -rf $(VENV) .ci_metrics_home target logs
