@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export CI_METRICS_HOME ?= $(CURDIR)/.ci_metrics_home
 SAMPLE_INBOX := data/samples/inbox
 
-.PHONY: install run test system-deps lock docs bench clean help
+.PHONY: install run test test-fast lint system-deps lock docs bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,8 +27,17 @@ run: install  ## one nightly run on the bundled sample inbox (state in $CI_METRI
 system-deps:  ## programs the tests drive (LibreOffice, Chromium); needs root, skipped when present
 	bash scripts/install-system-deps.sh
 
-test: install system-deps  ## the test suite
-	$(BIN)/python -m pytest -q
+lint: install  ## the gates: ruff (lint, format), sqlfluff (dbt templater, DuckDB), mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros tests/dbt
+	$(BIN)/mypy
+
+test: install system-deps  ## the whole test suite (runs the pipeline once, then shares it)
+	$(BIN)/python -m pytest -q --durations=15
+
+test-fast: install  ## the tests that need no pipeline run (well under a minute)
+	$(BIN)/python -m pytest -q -m "not pipeline" --durations=10
 
 docs: install  ## dbt docs (catalog of every model and column) from the published warehouse
 	$(BIN)/ci-metrics dbt docs generate

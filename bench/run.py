@@ -49,7 +49,8 @@ def machine() -> str:
         ),
         platform.processor(),
     )
-    return f"{os.cpu_count()} cores ({cpu}), {int(mem) / 1024 / 1024:.0f} GiB, Python {platform.python_version()}"
+    memory = f"{int(mem) / 1024 / 1024:.0f} GiB"
+    return f"{os.cpu_count()} cores ({cpu}), {memory}, Python {platform.python_version()}"
 
 
 def one_size(k: int, work: Path, seed: int, repeat: int = 3) -> dict:
@@ -168,7 +169,8 @@ def table(results: list[dict]) -> str:
             f"| {r['cities']} | plain-SQL baseline of the indicators | {r['baseline_seconds']:.1f} "
             f"(median; dbt build / baseline = {dbt / r['baseline_seconds']:.1f}×"
             + (
-                f"; `dbt run`, models only, median: {models:.1f} s = **{models / r['baseline_seconds']:.1f}×**"
+                f"; `dbt run`, models only, median: {models:.1f} s = "
+                f"**{models / r['baseline_seconds']:.1f}×**"
                 if models
                 else ""
             )

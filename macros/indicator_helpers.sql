@@ -41,11 +41,6 @@
     end
 {%- endmacro %}
 
-{#- Keep the rows of the latest snapshot of each locality (snapshot sources are complete). -#}
-{% macro latest_snapshot_filter(snapshot_column='snapshot_date', partition_by='locality_code') -%}
-    {{ snapshot_column }} = max({{ snapshot_column }}) over (partition by {{ partition_by }})
-{%- endmacro %}
-
 {#- The rows of `relation` with exact repeats removed: rows equal in every business column
     (lineage columns ignored) count once, with the lineage (`_file_name`, `_row_number`) of
     their first occurrence. A hash aggregate, not a window: at 100 cities this is several
@@ -64,15 +59,6 @@
     )
     {%- endif %}
     group by {{ business_columns | join(', ') }}
-{%- endmacro %}
-
-{#- Remove exact repeats: rows equal in every business column (lineage columns such as the file
-    name and row number are ignored) count once; the first occurrence's lineage is kept. -#}
-{% macro is_first_of_exact_repeats(business_columns) -%}
-    row_number() over (
-        partition by {{ business_columns | join(', ') }}
-        order by _file_name, _row_number
-    ) = 1
 {%- endmacro %}
 
 {#- One copy of every unit row per dimension it is reported by, plus the total:

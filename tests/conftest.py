@@ -1,11 +1,19 @@
 """Shared fixtures: the pipeline runs once per test session on the bundled sample inbox,
-under a real (test-harness) Prefect server, into a temporary CI_METRICS_HOME."""
+under a real (test-harness) Prefect server, into a temporary CI_METRICS_HOME. Also: the
+external programs a test drives (:func:`require_program`), and a run in the background that
+a test stops at a stage and kills (:func:`background_run`)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
-from collections.abc import Iterator
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +28,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_INBOX = ROOT / "data" / "samples" / "inbox"
 TRUTH = ROOT / "data" / "samples" / "truth.json"
 TEST_KEY = "test-key-" + "0" * 32
+
+# Fixtures that run the pipeline (or start Prefect): a test that uses any of them, directly or
+# through another fixture, is marked `pipeline`; `make test-fast` runs the others.
+PIPELINE_FIXTURES = {"prefect_harness", "sample_run", "published_warehouse", "copy_of_home"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pipeline)
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +98,97 @@ def run_flow(settings, inbox: Path):
     record = RunStore(settings.root / "runs").get(run_id)
     assert record is not None
     return record
+
+
+def require_program(name: str, install_hint: str, locate: Callable[[], str | None] | None = None) -> str:
+    """The path of an external program a test drives (``locate()``, default: ``name`` on PATH).
+    When it is missing the test FAILS under CI (the environment variable CI set to anything,
+    as ``.ci/run`` does) and is skipped elsewhere, with how to install it."""
+    found = locate() if locate is not None else shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed ({install_hint})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI is set, so the tests that need it must run")
+    pytest.skip(message)
+
+
+def cli_env(settings, **extra: str) -> dict[str, str]:
+    """The environment of a ``ci-metrics`` command run by a test: the test's home and key,
+    the session's Prefect API."""
+    from prefect.settings import PREFECT_API_URL
+
+    return dict(
+        os.environ,
+        CI_METRICS_HOME=str(settings.root),
+        CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
+        PREFECT_API_URL=str(PREFECT_API_URL.value()),
+        COLUMNS="220",
+        **extra,
+    )
+
+
+class BackgroundRun:
+    """``ci-metrics run`` in a process group of its own, which the test stops (SIGSTOP) when
+    the run record says it reached a stage, and kills. Faults come from outside the run."""
+
+    def __init__(self, settings, inbox: Path, **env: str) -> None:
+        self.runs = settings.root / "runs"
+        self.before = {p.name for p in self.runs.glob("*.json")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
+            env=cli_env(settings, **env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own group: dbt, its child, is stopped and killed with it
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def record(self) -> dict | None:
+        """This run's record (``runs/<run_id>.json``, saved at the start of each stage)."""
+        for path in self.runs.glob("*.json"):
+            if path.name not in self.before:
+                return json.loads(path.read_text(encoding="utf-8"))
+        return None
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+
+    def stop_at(self, stage: str, ready: Callable[[], bool] = lambda: True, timeout: float = 300) -> dict:
+        """Stop the run's process group in ``stage`` (once ``ready()`` too); its record then."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"the run ended (exit {self.proc.returncode}) before {stage}"
+            seen = self.record()
+            if seen and seen["current_stage"] == stage and ready():
+                self._signal(signal.SIGSTOP)
+                stopped = self.record()
+                if stopped and stopped["current_stage"] == stage:
+                    return stopped
+                self._signal(signal.SIGCONT)  # it moved on between the look and the stop
+            time.sleep(0.02)
+        pytest.fail(f"the run never reached the stage {stage!r} within {timeout:.0f}s")
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)  # a stopped process dies of SIGKILL too
+        self.proc.wait(timeout=60)
+
+    def wait(self, timeout: float = 600) -> int:
+        return self.proc.wait(timeout=timeout)
+
+
+@contextlib.contextmanager
+def background_run(settings, inbox: Path, **env: str) -> Iterator[BackgroundRun]:
+    """A :class:`BackgroundRun`; its whole process group is killed on the way out, stopped or not."""
+    run = BackgroundRun(settings, inbox, **env)
+    try:
+        yield run
+    finally:
+        run.kill()

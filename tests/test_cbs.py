@@ -138,7 +138,8 @@ def test_lineage(warehouse, profile_rows):
     assert set(profile_rows["_file_name"]) == {PROFILE.name}
     assert set(profile_rows["_run_id"]) == {"test-run"}
     file_id, file_name, row_number = con.execute(
-        "select _file_id, _file_name, _row_number from raw.cbs_socioeconomic_index where authority_code = '1034'"
+        "select _file_id, _file_name, _row_number from raw.cbs_socioeconomic_index "
+        "where authority_code = '1034'"
     ).fetchone()
     assert file_id == hashlib.sha256(SEI.read_bytes()).hexdigest() and file_name == SEI.name
     book = openpyxl.load_workbook(SEI, read_only=True)
@@ -262,7 +263,7 @@ def test_ambiguous_pattern_is_an_error(layout):
     spec = layout.workbook("local_authorities").model_copy(deep=True)
     broad = {**spec.fields["population"].model_dump(), "patterns": ["אוכלוסי"], "exclude": []}
     spec.fields["population"] = FieldSpec.model_validate(broad)
-    with pytest.raises(CbsLayoutError, match="population.*ambiguous"):
+    with pytest.raises(CbsLayoutError, match=r"population.*ambiguous"):
         read_workbook(PROFILE, spec)
 
 

@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
 import random
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from conftest import require_program
 
 from ci_metrics.share.extracts import (
     DEFAULT_AGREEMENTS_DIR,
@@ -486,7 +486,7 @@ def test_no_published_cell_is_small_or_recoverable(produced, marts):
             groups[key[:3]][key[3]].append(r)
 
         # Recovery by subtraction: total minus the published others must never equal a suppressed cell.
-        for key3, dims in groups.items():
+        for key3 in groups:
             total_rows = [
                 r
                 for r in rows
@@ -716,7 +716,7 @@ def test_ops_extracts_and_manifest(produced):
         assert manifest["run_id"] == "run-1" and manifest["data_as_of"] == AS_OF.isoformat()
         assert manifest["agreement"]["expires_on"] and manifest["agreement"]["version"] == rows[0][6]
         listed = {f["name"]: f for f in manifest["files"]}
-        for name, sha, row_count, suppressed, run_id, as_of, _ in rows:
+        for name, sha, row_count, _suppressed, run_id, as_of, _ in rows:
             assert sha == hashlib.sha256((folder / name).read_bytes()).hexdigest()
             assert run_id == "run-1" and as_of == AS_OF
             if name.endswith(".csv"):
@@ -747,18 +747,12 @@ def test_ops_extracts_and_manifest(produced):
 # ----------------------------------------------------------------------------- a real spreadsheet program
 
 
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def test_libreoffice_opens_the_csv(produced, tmp_path):
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        if _ci():
-            pytest.fail(
-                "soffice not found but CI is set: run scripts/install-system-deps.sh (libreoffice-calc-nogui)"
-            )
-        pytest.skip("LibreOffice (soffice) not installed and CI not set: bash scripts/install-system-deps.sh")
+    soffice = require_program(
+        "soffice",
+        "bash scripts/install-system-deps.sh installs libreoffice-calc-nogui",
+        locate=lambda: shutil.which("soffice") or shutil.which("libreoffice"),
+    )
     openpyxl = pytest.importorskip("openpyxl")
     sources = [values_file(produced, "education_department"), values_file(produced, "public")]
     work = tmp_path / "lo"

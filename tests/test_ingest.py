@@ -113,7 +113,8 @@ def test_raw_tables_hold_one_row_per_accepted_source_row(warehouse) -> None:
         got = warehouse.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
         assert got == expected, table
         lineage = warehouse.execute(
-            f"select count(*) from raw.{table} where _file_id is null or _row_number is null or _file_name is null"
+            f"select count(*) from raw.{table} "
+            "where _file_id is null or _row_number is null or _file_name is null"
         ).fetchall()[0][0]
         assert lineage == 0
 
@@ -213,7 +214,7 @@ def test_archive_keeps_every_file_unchanged(sample_run, warehouse) -> None:
 
 
 def test_key_file_is_private_and_outside_the_warehouse(tmp_path: Path) -> None:
-    from ci_metrics.ingest.pseudonyms import key_file_is_private, load_or_create_key
+    from ci_metrics.ingest.key import key_file_is_private, load_or_create_key
     from ci_metrics.settings import Settings
 
     settings = Settings(home=tmp_path, pseudonym_key=None)
@@ -403,5 +404,5 @@ def test_an_invalid_layout_is_a_clear_error(tmp_path: Path) -> None:
         "name: broken\nsource: youth\ntable: x\nformat: csv\n"
         "file_pattern: 'x_(?P<locality>\\d+)'\ncolumns: {}\n"
     )
-    with pytest.raises(LayoutError, match="broken.yml"):
+    with pytest.raises(LayoutError, match=r"broken\.yml"):
         load_layouts(tmp_path)

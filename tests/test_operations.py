@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,22 +14,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
-from conftest import SAMPLE_INBOX, TEST_KEY, run_flow
-from test_publish import survey_with_weights
-
-
-def cli_env(settings, **extra: str) -> dict[str, str]:
-    from prefect.settings import PREFECT_API_URL
-
-    return dict(
-        os.environ,
-        CI_METRICS_HOME=str(settings.root),
-        CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
-        PREFECT_API_URL=str(PREFECT_API_URL.value()),
-        COLUMNS="220",
-        **extra,
-    )
+from conftest import SAMPLE_INBOX, background_run, cli_env, run_flow
+from test_publish import sha, survey_with_weights
 
 
 def cli(settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -85,31 +75,19 @@ def test_sql_works_while_a_run_is_in_progress(copy_of_home, tmp_path: Path) -> N
     settings = copy_of_home
     inbox = tmp_path / "inbox"
     survey_with_weights(inbox, "1.0", year=2019)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
-        env=cli_env(settings, CI_METRICS_TEST_PAUSE_IN="ingest"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.time() + 120
-        while not list(settings.build_dir.glob("*.paused")):
-            assert time.time() < deadline, "the run never started"
-            time.sleep(0.1)
+    with background_run(settings, inbox) as run:
+        run.stop_at("ingest")  # the run holds the lock and its build copy; it is stopped there
         started = time.time()
         proc = cli(settings, "sql", "select count(*) as n from marts.indicator_progress", "--format", "json")
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)[0]["n"] == 11
         assert time.time() - started < 60
-        assert run.poll() is None, "the run is still in progress"
-    finally:
-        os.killpg(run.pid, signal.SIGKILL)
-        run.wait()
+        assert run.proc.poll() is None, "the run is still in progress"
+        assert run.record()["current_stage"] == "ingest"
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -197,36 +175,69 @@ def test_stale_sources_are_reported(copy_of_home, tmp_path: Path) -> None:
     assert not any(s.startswith("surveys:") for s in stale)
 
 
-def test_serve_runs_the_flow_on_its_schedule(copy_of_home) -> None:
+def test_serve_runs_the_flow_on_its_schedule(copy_of_home, tmp_path: Path) -> None:
+    """``ci-metrics serve`` as the systemd unit of the README runs it (no PREFECT_API_URL: it
+    starts its own Prefect server, whose scheduler starts the runs). In a home with no run
+    record, a run of the new file appears, publishes, and is a scheduled flow run of the
+    served deployment in that server's API. Fails when serve does nothing."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import SyncPrefectClient
+
     settings = copy_of_home
-    runs_before = {p.name for p in (settings.root / "runs").glob("*.json")}
+    shutil.rmtree(settings.root / "runs")
+    published = sha(settings.warehouse_path)
+    inbox = tmp_path / "inbox"
+    survey_with_weights(inbox, "1.0", year=2019)  # a corrected file: a new file to publish
+    env = cli_env(
+        settings,
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_UI_ENABLED="false",
+        # Prefect's own pace, quickened for the test: the scheduler and the runner poll every second
+        PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS="1",
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+    )
+    del env["PREFECT_API_URL"]
+    log = tmp_path / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ci_metrics.cli", "serve", "--every", "5", "--inbox", str(SAMPLE_INBOX)],
-        env=cli_env(settings),
-        stdout=subprocess.PIPE,
+        [sys.executable, "-m", "ci_metrics.cli", "serve", "--every", "5", "--inbox", str(inbox)],
+        env=env,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
-        text=True,
         start_new_session=True,
     )
     try:
-        deadline = time.time() + 240
+        deadline = time.time() + 210
         finished = None
         while time.time() < deadline and finished is None:
             time.sleep(1)
             for path in (settings.root / "runs").glob("*.json"):
-                if path.name in runs_before:
-                    data = json.loads(path.read_text())
-                    if data["status"] != "running":
-                        finished = data
-        assert finished is not None, "no scheduled run finished within 4 minutes"
-        assert finished["status"] == "succeeded", finished["failures"]
-        assert finished["flow_run_id"], "the run was a Prefect flow run of the deployment"
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data["status"] != "running" and data["current_stage"] is None:  # saved at its end
+                    finished = data
+        assert finished is not None, (
+            "no scheduled run finished within 3.5 minutes:\n" + log.read_text()[-3000:]
+        )
+        api_url = re.search(r"Prefect API (\S+)\.", log.read_text()).group(1)
+        with SyncPrefectClient(api_url) as client:
+            flow_run = client.read_flow_run(UUID(finished["flow_run_id"]))
+            assert flow_run.deployment_id is not None, (
+                "a run of the served deployment, not an ad-hoc flow run"
+            )
+            assert flow_run.auto_scheduled, "started by the deployment's schedule"
+            deployment = client.read_deployment(flow_run.deployment_id)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert finished["status"] == "succeeded" and finished["published"], finished["failures"]
+    assert finished["counts"]["files_loaded"] == 1 and finished["inbox"] == str(inbox)
+    assert sha(settings.warehouse_path) != published
+    assert deployment.name == "nightly" and deployment.parameters["inbox"] == str(inbox)
+    assert flow_run.parameters["home"] == str(settings.root)
 
 
 def test_dbt_docs_generate_builds_the_catalog(sample_run) -> None:

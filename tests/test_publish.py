@@ -5,17 +5,16 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_INBOX, TEST_KEY, run_flow
+from conftest import ROOT, SAMPLE_INBOX, background_run, cli_env, run_flow
 
 
 def sha(path: Path) -> str:
@@ -62,7 +61,7 @@ def test_sample_run_publishes_and_records_everything(sample_run) -> None:
         ][0]
         assert n > 30
         suites = {r[0] for r in con.execute("select distinct suite from ops.validations").fetchall()}
-        assert {"residents", "schools", "youth", "welfare", "surveys", "marts", "registry"} <= suites
+        assert {"residents", "schools", "youth", "welfare", "surveys", "jumps", "registry"} <= suites
     finally:
         con.close()
     assert not list(settings.build_dir.glob("*.duckdb")), "the build copy was published, not left behind"
@@ -85,7 +84,8 @@ def test_second_run_on_the_same_inbox_changes_no_row(copy_of_home) -> None:
         f"{s}.{t}"
         for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'marts') or (table_schema = 'ops' and table_name in ('files', 'rejects'))"
+            "where table_schema in ('raw', 'marts') "
+            "or (table_schema = 'ops' and table_name in ('files', 'rejects'))"
         ).fetchall()
     ]
     before = {t: con.execute(f"select count(*), sum(hash(columns(*))) from {t}").fetchall() for t in tables}
@@ -101,19 +101,101 @@ def test_second_run_on_the_same_inbox_changes_no_row(copy_of_home) -> None:
     assert after == before
 
 
+def copy_of_dbt_project(to: Path) -> Path:
+    """The dbt project (what ``code_fingerprint`` reads of it, and its profile) copied to ``to``."""
+    to.mkdir(parents=True)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(ROOT / name, to / name)
+    for folder in ("models", "macros", "seeds", "tests/dbt"):
+        shutil.copytree(ROOT / folder, to / folder)
+    return to
+
+
 def test_a_change_to_the_models_rebuilds_without_new_files(copy_of_home, tmp_path: Path, monkeypatch) -> None:
     from ci_metrics.pipeline.changes import code_fingerprint
 
     settings = copy_of_home
-    agreements = tmp_path / "agreements"
-    shutil.copytree(settings.agreements_dir, agreements)
-    (agreements / "README.txt").write_text("a new note changes the fingerprint\n")
-    changed = settings.model_copy(update={"agreements_dir": agreements})
+    project = copy_of_dbt_project(tmp_path / "dbt_project")
+    changed = settings.model_copy(update={"dbt_project_dir": project})
+    assert code_fingerprint(changed) == code_fingerprint(settings), "the copy is the same project"
+    model = project / "models" / "marts" / "indicator_values.sql"
+    model.write_text(
+        model.read_text(encoding="utf-8") + "\n-- a reviewed model: same numbers\n", encoding="utf-8"
+    )
     assert code_fingerprint(changed) != code_fingerprint(settings)
-    monkeypatch.setenv("CI_METRICS_AGREEMENTS_DIR", str(agreements))
-    record = run_flow(settings, SAMPLE_INBOX)
-    assert record.status == "succeeded" and record.published
-    assert "dbt build" in [s.name for s in record.stages]
+    monkeypatch.setenv("CI_METRICS_DBT_PROJECT_DIR", str(project))
+    record = run_flow(settings, SAMPLE_INBOX)  # no file is new: only the model changed
+    assert record.status == "succeeded" and record.published, record.failures
+    assert "nothing new" not in record.message
+    assert record.counts["files_loaded"] == 0
+    assert [s.name for s in record.stages][:4] == ["scan", "prepare", "ingest", "dbt build"]
+    assert "code changed" in record.stages[0].detail
+
+
+def _stage_work(cycle, table: str) -> Path:
+    """Work in a cycle's build copy: a new table, and a pending extract folder."""
+    build = cycle.prepare()
+    with build.connect() as con:
+        con.execute(f"create table ops.{table} as select 1 as x")
+    folder = build.pending_extracts / "public" / "2026-01-01"
+    folder.mkdir(parents=True)
+    (folder / "values.csv").write_text("x\n1\n", encoding="utf-8")
+    return build.path
+
+
+def test_the_publish_cycle_publishes_only_when_its_block_succeeds(copy_of_home) -> None:
+    from ci_metrics.publish.cycle import publish_cycle
+
+    settings = copy_of_home
+    published = sha(settings.warehouse_path)
+    with pytest.raises(RuntimeError, match="the audit failed"), publish_cycle(settings, "cycle-1") as cycle:
+        build = _stage_work(cycle, "scratch_1")
+        raise RuntimeError("the audit failed")
+    assert sha(settings.warehouse_path) == published
+    assert not build.exists() and not (settings.extracts_dir / ".pending").exists()
+    assert not (settings.extracts_dir / "public" / "2026-01-01").exists()
+    assert _lock_is_free(settings)
+
+    with publish_cycle(settings, "cycle-2") as cycle:
+        _stage_work(cycle, "scratch_2")
+        done = cycle.publish()
+    assert done.extracts == [settings.extracts_dir / "public" / "2026-01-01"]
+    assert (done.extracts[0] / "values.csv").read_text(encoding="utf-8") == "x\n1\n"
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'ops'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert "scratch_2" in tables and "scratch_1" not in tables
+    assert not list(settings.build_dir.iterdir()) and not (settings.extracts_dir / ".pending").exists()
+
+
+def test_cli_extract_publishes_its_audit_rows_and_releases_the_files(copy_of_home) -> None:
+    settings = copy_of_home
+    proc = subprocess.run(
+        [sys.executable, "-m", "ci_metrics.cli", "extract", "--partner", "public"],
+        env=cli_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    released = Path(proc.stdout.split()[-1])
+    assert released.parent == settings.extracts_dir / "public" and any(released.glob("*.csv"))
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        runs = {
+            r[0] for r in con.execute("select run_id from ops.extracts where partner = 'public'").fetchall()
+        }
+    finally:
+        con.close()
+    assert any(r.startswith("extract-") for r in runs), runs
+    assert not list(settings.build_dir.iterdir()) and not (settings.extracts_dir / ".pending").exists()
 
 
 def test_critical_failure_blocks_publishing_and_keeps_the_published_file(
@@ -133,20 +215,11 @@ def test_critical_failure_blocks_publishing_and_keeps_the_published_file(
 
 def test_cli_exits_non_zero_and_names_the_failed_expectation(copy_of_home, tmp_path: Path) -> None:
     settings = copy_of_home
-    from prefect.settings import PREFECT_API_URL
-
     inbox = tmp_path / "inbox"
     survey_with_weights(inbox, "55")
-    env = dict(
-        os.environ,
-        CI_METRICS_HOME=str(settings.root),
-        CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
-        PREFECT_API_URL=str(PREFECT_API_URL.value()),
-        COLUMNS="200",
-    )
     proc = subprocess.run(
         [sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
-        env=env,
+        env=cli_env(settings),
         capture_output=True,
         text=True,
         timeout=600,
@@ -179,7 +252,7 @@ READER = textwrap.dedent(
     con = duckdb.connect(path, read_only=True)
     q = "select count(*) from ops.files"
     print("before", con.execute(q).fetchall()[0][0], flush=True)
-    sys.stdin.readline()                       # the run happens now
+    sys.stdin.readline()                       # the run is stopped mid-way now
     print("during", con.execute(q).fetchall()[0][0], flush=True)
     sys.stdin.readline()                       # the run is over
     print("old", con.execute(q).fetchall()[0][0], flush=True)
@@ -188,6 +261,16 @@ READER = textwrap.dedent(
     print("new", con.execute(q).fetchall()[0][0], flush=True)
     """
 )
+
+
+def _answer(reader: subprocess.Popen, timeout: float = 60) -> list[str]:
+    """The reader's next line, or a failure if it does not answer (blocked by the run)."""
+    reader.stdin.write("\n")
+    reader.stdin.flush()
+    with selectors.DefaultSelector() as sel:
+        sel.register(reader.stdout, selectors.EVENT_READ)
+        assert sel.select(timeout), f"the reader did not answer within {timeout:.0f}s"
+    return reader.stdout.readline().split()
 
 
 def test_a_reader_keeps_working_during_a_run(copy_of_home, tmp_path: Path) -> None:
@@ -204,17 +287,15 @@ def test_a_reader_keeps_working_during_a_run(copy_of_home, tmp_path: Path) -> No
     )
     try:
         before = reader.stdout.readline().split()
-        reader.stdin.write("\n")
-        reader.stdin.flush()
-        record = run_flow(settings, tmp_path / "inbox")  # the reader holds the file open throughout
-        during = reader.stdout.readline().split()
-        reader.stdin.write("\n")
-        reader.stdin.flush()
-        old = reader.stdout.readline().split()
+        with background_run(settings, tmp_path / "inbox") as run:
+            run.stop_at("dbt build")  # the run holds the lock and writes its build copy
+            during = _answer(reader)
+            run.resume()
+            assert run.wait() == 0, "the run published"
+        old = _answer(reader)  # the reader still holds the file it opened before the publish
         new = reader.stdout.readline().split()
     finally:
         reader.kill()
-    assert record.status == "succeeded", record.failures
     assert before[1] == during[1] == old[1]
     assert int(new[1]) == int(before[1]) + 1
 
@@ -230,66 +311,31 @@ def _lock_is_free(settings) -> bool:
         os.close(fd)
 
 
+def _dbt_running(pid: int) -> bool:
+    out = subprocess.run(["ps", "-o", "args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return "dbt.cli.main" in out
+
+
 @pytest.mark.parametrize("kill_at", ["ingest", "dbt build"])
 def test_sigkill_mid_run_leaves_the_published_file_intact(copy_of_home, tmp_path: Path, kill_at: str) -> None:
-    from prefect.settings import PREFECT_API_URL
+    from ci_metrics.operations.runs import RunStore
 
     settings = copy_of_home
     published = sha(settings.warehouse_path)
     inbox = tmp_path / "inbox"
     shutil.copytree(SAMPLE_INBOX / "surveys", inbox / "surveys")
     survey_with_weights(inbox, "1.0", year=2020)
-    env = dict(
-        os.environ,
-        CI_METRICS_HOME=str(settings.root),
-        CI_METRICS_PSEUDONYM_KEY=TEST_KEY,
-        PREFECT_API_URL=str(PREFECT_API_URL.value()),
-    )
-    if kill_at == "ingest":
-        env["CI_METRICS_TEST_PAUSE_IN"] = "ingest"  # the ingest stage waits, so the kill lands in it
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.time() + 300
-    target = settings.root / "dbt" / "target" / "run_results.json"
-    target.unlink(missing_ok=True)
-    try:
-        while time.time() < deadline:
-            builds = list(settings.build_dir.glob("*.duckdb")) if settings.build_dir.exists() else []
-            if (
-                kill_at == "ingest"
-                and (settings.root / "runs").exists()
-                and builds
-                and any(p.name.endswith(".paused") for p in settings.build_dir.iterdir())
-            ):
-                break
-            if (
-                kill_at == "dbt build"
-                and builds
-                and (settings.root / "dbt" / "target" / "manifest.json").exists()
-                and _dbt_running(proc.pid)
-            ):
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail(f"the run never reached {kill_at}")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with background_run(settings, inbox) as run:
+        # stopped in the stage (for dbt: once dbt's own process writes the build copy), killed there
+        ready = (lambda: _dbt_running(run.pid)) if kill_at == "dbt build" else (lambda: True)
+        killed = run.stop_at(kill_at, ready=ready)
+        assert list(settings.build_dir.glob("*.duckdb")), "the kill lands while a build copy exists"
+        run.kill()
     assert sha(settings.warehouse_path) == published
     assert _lock_is_free(settings), "a killed run left its lock behind"
     record = run_flow(settings, inbox)  # the next run starts cleanly
     assert record.status == "succeeded", record.failures
     assert record.counts["files_loaded"] >= 1
     assert not list(settings.build_dir.glob("*"))
-
-
-def _dbt_running(pid: int) -> bool:
-    out = subprocess.run(["ps", "-o", "args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    return "dbt.cli.main" in out
+    dead = RunStore(settings.root / "runs").get(killed["run_id"])
+    assert dead is not None and dead.status == "failed" and not dead.published and "killed" in dead.message

@@ -1,14 +1,17 @@
 """The public report (ci_metrics.share.report): content, disclosure, accessibility, offline, browser.
 
-A realistic warehouse is built in tmp_path: the registry seed, the sample city's values of
-``data/samples/truth.json`` (2016-2021) with small cells, the progress mart computed by the
-same rule as ``models/marts/indicator_progress.sql``, and ops tables of a run with
-rejected rows (masked IDs) and failed warnings.
+A realistic warehouse is built in tmp_path: the sample city's values of
+``data/samples/truth.json`` (2016-2021) with small cells as ``marts.indicator_values``, and
+ops tables of a run with rejected rows (masked IDs) and failed warnings; then the project's
+own dbt models build the rest from them (the registry seed, ``marts.indicators``,
+``marts.indicator_progress`` and the data-quality marts), their unit tests included. The
+report is checked against those marts: it computes nothing they hold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -19,14 +22,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_settings, require_program
 
 from ci_metrics.ingest.ledger import ensure_ops
+from ci_metrics.publish.dbt import run_dbt
 from ci_metrics.share.extracts import build_partner_frame, load_agreement
 from ci_metrics.share.extracts.disclosure import round_half_up
-from ci_metrics.share.report import ReportError, build_report, charts
+from ci_metrics.share.report import ReportError, build_report, charts, labels
 from ci_metrics.share.report.formatting import format_value, split_value
 from ci_metrics.share.report.pdf import chromium_command, find_chromium
 
@@ -44,18 +48,6 @@ SURVEYS = ("srv_trust_municipality", "srv_optimism", "srv_intent_to_stay")
 
 
 # --------------------------------------------------------------------------- fixture
-
-
-def _registry() -> pd.DataFrame:
-    reg = pd.read_csv(REGISTRY_SEED, dtype={"indicator_id": str})
-    truth = pd.DataFrame(json.loads(TRUTH.read_text(encoding="utf-8")))
-    base = truth[(truth["dimension"] == "total") & (truth["period"] == 2016)].set_index("indicator_id")[
-        "value"
-    ]
-    reg["baseline_value"] = reg["indicator_id"].map(base)
-    rule, p, b = reg["target_rule"], reg["target_parameter"].astype(float), reg["baseline_value"]
-    reg["target_value"] = np.where(rule == "fixed", p, np.where(rule == "baseline_times", b * p, b + p))
-    return reg
 
 
 def _values() -> pd.DataFrame:
@@ -91,50 +83,6 @@ def _values() -> pd.DataFrame:
     return v
 
 
-def _progress(reg: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
-    """The status rule of models/marts/indicator_progress.sql, in pandas."""
-    rows = []
-    totals = values[(values["dimension"] == "total") & values["value"].notna()]
-    for r in reg.to_dict(orient="records"):
-        t = totals[totals["indicator_id"] == r["indicator_id"]].sort_values("period")
-        t = t[t["period"] >= r["baseline_period"]]
-        latest = t.iloc[-1] if len(t) else None
-        slope, intercept = np.polyfit(t["period"], t["value"], 1) if len(t) >= 2 else (None, None)
-        projected = intercept + slope * r["target_period"] if slope is not None else None
-        lv, tv, bv = (latest["value"] if latest is not None else None), r["target_value"], r["baseline_value"]
-        higher = r["polarity"] == "higher_is_better"
-        if lv is None or tv is None:
-            status = "no data"
-        elif (higher and lv >= tv) or (not higher and lv <= tv):
-            status = "achieved"
-        elif projected is not None and ((higher and projected >= tv) or (not higher and projected <= tv)):
-            status = "on track"
-        else:
-            status = "off track"
-        rows.append(
-            {
-                "indicator_id": r["indicator_id"],
-                "locality_code": 1034,
-                "unit": r["unit"],
-                "polarity": r["polarity"],
-                "baseline_period": r["baseline_period"],
-                "baseline_value": bv,
-                "target_period": r["target_period"],
-                "target_rule": r["target_rule"],
-                "target_value": tv,
-                "latest_period": int(latest["period"]) if latest is not None else None,
-                "latest_value": lv,
-                "change_since_baseline": None if lv is None else lv - bv,
-                "share_of_way_to_target_pct": None if lv is None else 100 * (lv - bv) / (tv - bv),
-                "periods_measured": len(t),
-                "trend_slope_per_year": slope,
-                "projected_value_at_target": projected,
-                "status": status,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def _ops(con: duckdb.DuckDBPyConnection) -> None:
     ensure_ops(con)
     now = dt.datetime(2022, 1, 5, 2, 0)
@@ -149,8 +97,9 @@ def _ops(con: duckdb.DuckDBPyConnection) -> None:
         (FILE_IDS[6], "schools", "schools", "achievement_1034_2020.xlsx", "superseded", 2500, 2500, 0),
     ]
     con.executemany(
-        "insert into ops.files (file_id, source, layout, file_name, size_bytes, locality_code, period, received_at, "
-        "run_id, archived_path, status, rows_read, rows_loaded, rows_rejected) values (?, ?, ?, ?, 1000, 1034, 2021, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into ops.files (file_id, source, layout, file_name, size_bytes, locality_code, period, "
+        "received_at, run_id, archived_path, status, rows_read, rows_loaded, rows_rejected) "
+        "values (?, ?, ?, ?, 1000, 1034, 2021, ?, ?, ?, ?, ?, ?, ?)",
         [
             [f, s, lay, n, now, RUN_ID, f"archive/{s}/{n}", st, rr, rl, rj]
             for f, s, lay, n, st, rr, rl, rj in files
@@ -228,7 +177,8 @@ def _ops(con: duckdb.DuckDBPyConnection) -> None:
             "krembo_members_final_v2.xlsx",
             None,
             None,
-            "unknown file: no layout of youth/ matches this name (expected bnei_akiva_<locality>_<year>.xlsx)",
+            "unknown file: no layout of youth/ matches this name "
+            "(expected bnei_akiva_<locality>_<year>.xlsx)",
             None,
         ),
     ]
@@ -253,30 +203,49 @@ def _ops(con: duckdb.DuckDBPyConnection) -> None:
         ],
     )
     con.execute(
-        "insert into ops.runs (run_id, started_at, finished_at, status, published) values (?, ?, ?, 'succeeded', true)",
+        "insert into ops.runs (run_id, started_at, finished_at, status, published) "
+        "values (?, ?, ?, 'succeeded', true)",
         [RUN_ID, now, now],
     )
 
 
-def make_warehouse(path: Path) -> Path:
-    reg, values = _registry(), _values()
-    progress = _progress(reg, values)
+# The models the report reads, built by dbt from the tables above (`cautious`: only the tests
+# whose every parent is selected, so none that needs the partner sources).
+REPORT_MODELS = [
+    "indicator_registry",
+    "indicators",
+    "indicator_progress",
+    "data_quality",
+    "data_quality_rejects",
+    "data_quality_checks",
+    "data_quality_failed_checks",
+]
+
+
+def make_warehouse(path: Path, home: Path) -> Path:
     con = duckdb.connect(str(path))
     try:
-        con.execute("create schema marts")
-        for name, df in (("indicators", reg), ("indicator_values", values), ("indicator_progress", progress)):
-            con.register("df_view", df)
-            con.execute(f"create table marts.{name} as select * from df_view")
-            con.unregister("df_view")
+        con.execute("create schema marts; create schema intermediate")
+        con.register("df_view", _values())
+        con.execute("create table marts.indicator_values as select * from df_view")
+        con.unregister("df_view")
+        # The localities of the progress mart (the pipeline's int_locality_periods).
+        con.execute(
+            "create table intermediate.int_locality_periods as select 1034 as locality_code, 2021 as period"
+        )
         _ops(con)
     finally:
         con.close()
+    args = ["build", "--select", *REPORT_MODELS, "--indirect-selection", "cautious"]
+    result = run_dbt(make_settings(home), path, args)
+    assert result.ok, "\n".join(result.failures) or result.log_tail
     return path
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_warehouse(tmp_path_factory.mktemp("report_wh") / "warehouse.duckdb")
+    home = tmp_path_factory.mktemp("report_home")
+    return make_warehouse(home / "warehouse.duckdb", home)
 
 
 @pytest.fixture(scope="module")
@@ -296,11 +265,13 @@ def report(warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
 
 
 class _Cells(HTMLParser):
-    """Text of every element with a data-key, and of the whole page, tags stripped."""
+    """Text of every element with a data-key (a figure of a table) or a data-fact (a key fact:
+    baseline, target, latest), tags stripped; and every attribute of the page."""
 
     def __init__(self) -> None:
         super().__init__()
         self.cells: dict[str, str] = {}
+        self.facts: dict[str, str] = {}
         self._stack: list[tuple[str, str | None]] = []
         self._open: dict[str, list[str]] = {}
         self.attrs: list[tuple[str, str, str]] = []  # (tag, attribute, value)
@@ -309,7 +280,7 @@ class _Cells(HTMLParser):
         d = dict(attrs)
         for k, v in attrs:
             self.attrs.append((tag, k, v or ""))
-        key = d.get("data-key")
+        key = d.get("data-key") or (f"fact:{d['data-fact']}" if d.get("data-fact") else None)
         if tag not in ("br", "img", "meta", "link", "input", "path", "circle", "rect", "line"):
             self._stack.append((tag, key))
         if key:
@@ -323,7 +294,11 @@ class _Cells(HTMLParser):
         while self._stack:
             t, key = self._stack.pop()
             if key:
-                self.cells[key] = "".join(self._open.pop(key)).strip()
+                text = re.sub(r"\s+", " ", "".join(self._open.pop(key))).strip()
+                if key.startswith("fact:"):
+                    self.facts[key.removeprefix("fact:")] = text
+                else:
+                    self.cells[key] = text
             if t == tag:
                 break
 
@@ -402,14 +377,17 @@ def test_every_registry_indicator_is_in_the_report(report, warehouse):
 
 def test_figures_equal_the_warehouse(report, warehouse):
     """Every figure printed is the warehouse value, rounded as the public extract rounds it;
-    every cell the public extract withholds is a dash here, and nothing else is."""
+    every cell the public extract withholds is a dash here, and nothing else is. Baseline,
+    target, latest value and status are those of marts.indicator_progress."""
     _, html = report
-    cells = parse(html).cells
+    page = parse(html)
+    cells = page.cells
     con = duckdb.connect(str(warehouse), read_only=True)
     values = con.execute("select * from marts.indicator_values").df()
     registry = con.execute("select * from marts.indicators").df()
     progress = con.execute(
-        "select indicator_id, latest_period, status from marts.indicator_progress"
+        "select indicator_id, baseline_period, baseline_value, target_value, latest_period, latest_value, "
+        "status from marts.indicator_progress"
     ).fetchall()
     con.close()
     public = build_partner_frame(values, registry, load_agreement(AGREEMENTS / "public.yml"))
@@ -437,11 +415,31 @@ def test_figures_equal_the_warehouse(report, warehouse):
         "off track": "לא בקצב הנדרש",
         "no data": "אין נתונים",
     }
-    for ind, latest, status in progress:
+    totals = {
+        (r["indicator_id"], r["period"]): r
+        for r in public.to_dict(orient="records")
+        if r["dimension"] == "total"
+    }
+    for ind, base_period, base, target, latest_period, latest, status in progress:
         sec = section(html, f"ind-{ind}")
-        assert f"הערך האחרון ({latest})" in sec
+        assert f"הערך האחרון ({latest_period})" in sec
         assert words[status] in text_of(sec)
         assert f'class="status {status.replace(" ", "-")}"' in sec  # colour class and icon with the word
+        # The mart's baseline and latest value, printed as their cell of the public extract.
+        for fact, period, value in (("baseline", base_period, base), ("latest", latest_period, latest)):
+            cell = totals[(ind, period)]
+            decimals = int(cell["value_decimals"]) if not cell["suppressed"] else 0
+            expected = "—*" if cell["suppressed"] else expected_text(value, units[ind], decimals)
+            assert page.facts[f"{ind}/{fact}"] == expected, (ind, fact)
+        whole = float(round_half_up(target, 1)).is_integer()
+        assert page.facts[f"{ind}/target"] == expected_text(target, units[ind], 0 if whole else 1), ind
+    # Spot checks of the status rule on the sample city (truth.json): optimism 49.3% in 2021
+    # against a target of 31.3 + 15; net migration fell from 1.3 to -1.6 against a target of 5;
+    # bagrut eligibility rose from 53.7% to 71.5% in five years, on a line that passes 80% by 2025.
+    status_of = {row[0]: row[-1] for row in progress}
+    assert status_of["srv_optimism"] == "achieved"
+    assert status_of["dem_net_migration"] == "off track"
+    assert status_of["edu_bagrut_eligibility"] == "on track"
     # Spot checks against the sample city's figures (truth.json).
     assert cells["edu_bagrut_eligibility/2021/total/all"] == "71.5%"
     assert cells["dem_net_migration/2021/total/all"] == "\u22121.6"
@@ -467,12 +465,12 @@ def test_nothing_below_the_cell_threshold_is_shown(report, warehouse):
     cells = parse(html).cells
     con = duckdb.connect(str(warehouse), read_only=True)
     small = con.execute(
-        "select indicator_id, period, dimension, dimension_value, value from marts.indicator_values "
+        "select indicator_id, period, dimension, dimension_value from marts.indicator_values "
         "where unweighted_count < 10"
     ).fetchall()
     con.close()
     shown_small = 0
-    for ind, period, dim, dval, value in small:
+    for ind, period, dim, dval in small:
         key = f"{ind}/{period}/{dim}/{dval}"
         if key not in cells:
             continue  # a dimension or period the report does not print
@@ -491,14 +489,28 @@ def test_nothing_below_the_cell_threshold_is_shown(report, warehouse):
     assert result.cells_shown == len(cells) - dashes
 
 
-def test_data_quality_note_has_counts_only(report):
+def test_data_quality_note_has_counts_only(report, warehouse):
     _, html = report
     quality = html[html.index('id="quality"') :]
     text = text_of(quality)
+    # The fixture's ops tables: 3 residents rows fail the check digit (rows 17, 230, 900), one
+    # youth file matches no layout; 7 checks, 2 failed warnings; the superseded file not counted.
     assert "מרשם התושבים" in text and "מספר זהות שספרת הביקורת שלו שגויה — 3" in text
     assert "קובץ שלא זוהה — 1" in text
     assert "רצו 7 בדיקות; 5 עברו" in text
     assert "שינויים חריגים משנה לשנה" in text
+    # The table of files is marts.data_quality, row by row.
+    con = duckdb.connect(str(warehouse), read_only=True)
+    counted = con.execute(
+        "select source, files_received, files_loaded, files_rejected, rows_loaded, rows_rejected "
+        "from marts.data_quality"
+    ).fetchall()
+    con.close()
+    assert len(counted) == 5
+    for source, *counts in counted:
+        row = re.search(rf'<th scope="row">{re.escape(labels.source_label(source))}</th>(.*?)</tr>', quality)
+        assert row is not None, source
+        assert re.findall(r'class="num">([^<]*)<', row.group(1)) == [f"{n:,}" for n in counts], source
     for secret in [
         RUN_ID,
         MASKED,
@@ -519,7 +531,7 @@ def test_print_stylesheet_and_accessibility(report):
     # Heading hierarchy: one h1, then h2 sections, h3 indicators, h4 parts; no level skipped.
     levels = [int(h) for h in re.findall(r"<h([1-6])[\s>]", html)]
     assert levels[0] == 1 and levels.count(1) == 1
-    for a, b in zip(levels, levels[1:], strict=False):
+    for a, b in itertools.pairwise(levels):
         assert b <= a + 1, (a, b)
     # Colour pairs used for text and lines meet WCAG AA (4.5:1) on their backgrounds.
     for c in (charts.INK, charts.MUTED, charts.SERIES, charts.TARGET, charts.BASELINE):
@@ -560,7 +572,7 @@ def test_report_is_replaced_whole_and_needs_an_agreement_in_force(warehouse, tmp
                 today=dt.date(2031, 1, 1),
                 pdf=False,
             )
-        with pytest.raises(ReportError, match="public.yml"):
+        with pytest.raises(ReportError, match=r"public\.yml"):
             build_report(
                 con, tmp_path / "y", run_id=None, as_of=AS_OF, agreements_dir=tmp_path, today=TODAY, pdf=False
             )
@@ -568,26 +580,26 @@ def test_report_is_replaced_whole_and_needs_an_agreement_in_force(warehouse, tmp
         con.close()
 
 
-def test_minimal_warehouse_and_an_indicator_outside_the_public_agreement(tmp_path):
+def test_minimal_warehouse_and_an_indicator_outside_the_public_agreement(warehouse, tmp_path):
     """No ops tables and no progress mart: the report still says so plainly. An indicator of
     the registry that the public agreement does not list is described, never given values."""
-    reg, values = _registry(), _values()
-    extra_reg = reg[reg["indicator_id"] == "edu_dropout"].assign(
-        indicator_id="edu_private_tutoring", name_he="שיעורים פרטיים", display_order=12
-    )
-    extra_val = values[values["indicator_id"] == "edu_dropout"].assign(
-        indicator_id="edu_private_tutoring", value=12.3456
-    )
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    path = tmp_path / "w.duckdb"
+    shutil.copyfile(warehouse, path)
+    con = duckdb.connect(str(path))
     try:
-        con.execute("create schema marts")
-        for name, df in (
-            ("indicators", pd.concat([reg, extra_reg])),
-            ("indicator_values", pd.concat([values, extra_val])),
-        ):
-            con.register("df_view", df)
-            con.execute(f"create table marts.{name} as select * from df_view")
-            con.unregister("df_view")
+        for view in REPORT_MODELS[3:]:
+            con.execute(f"drop view marts.{view}")
+        con.execute("drop table marts.indicator_progress; drop schema ops cascade")
+        con.execute(
+            "insert into marts.indicators select * replace ("
+            "'edu_private_tutoring' as indicator_id, 'שיעורים פרטיים' as name_he, 12 as display_order) "
+            "from marts.indicators where indicator_id = 'edu_dropout'"
+        )
+        con.execute(
+            "insert into marts.indicator_values select * replace ("
+            "'edu_private_tutoring' as indicator_id, 12.3456 as value) "
+            "from marts.indicator_values where indicator_id = 'edu_dropout'"
+        )
         result = build_report(
             con, tmp_path / "out", run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False
         )
@@ -607,22 +619,13 @@ def test_minimal_warehouse_and_an_indicator_outside_the_public_agreement(tmp_pat
 # --------------------------------------------------------------------------- headless browser
 
 
-def _chromium_or_skip() -> str:
-    exe = find_chromium()
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is required in CI (scripts/install-system-deps.sh installs it)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return exe
-
-
 # Chromium logs every console message of the page as "...:INFO:CONSOLE:<line>] ..." (older
 # versions "CONSOLE(<line>)"); the report has no script, so any such line is an error.
 CONSOLE_ERROR = re.compile(r"Uncaught|:CONSOLE[:(]\d+|net::ERR_|Failed to load resource|Refused to", re.I)
 
 
 def test_headless_chromium_opens_the_report_and_prints_it(warehouse, tmp_path):
-    exe = _chromium_or_skip()
+    exe = require_program("chromium", "bash scripts/install-system-deps.sh installs it", locate=find_chromium)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         result = build_report(
@@ -680,6 +683,12 @@ def test_report_from_the_published_sample_warehouse(published_warehouse: Path, t
             "join marts.indicators i using (indicator_id) "
             "where dimension = 'total' and coalesce(v.unweighted_count, 100) >= 30"
         ).fetchall()
+        statuses = con.execute(
+            "select indicator_id, status from marts.indicator_progress where locality_code = 1034"
+        ).fetchall()
+        checks = con.execute(
+            "select checks_total, checks_passed from marts.data_quality_checks where is_latest_run"
+        ).fetchone()
         result = build_report(
             con, tmp_path, run_id=None, as_of=AS_OF, agreements_dir=AGREEMENTS, today=TODAY, pdf=False
         )
@@ -688,6 +697,11 @@ def test_report_from_the_published_sample_warehouse(published_warehouse: Path, t
     html = result.index_html.read_text(encoding="utf-8")
     cells = parse(html).cells
     assert result.indicators == len(registry) == 11
+    assert len(statuses) == 11
+    for ind, status in statuses:
+        assert f'class="status {status.replace(" ", "-")}"' in section(html, f"ind-{ind}"), ind
+    # The validations are written after dbt builds: the view still sees this run's.
+    assert checks is not None and f"רצו {checks[0]} בדיקות; {checks[1]} עברו" in text_of(html)
     for ind in registry:
         assert f'id="ind-{ind}"' in html
     for ind, period, value, unit in totals:

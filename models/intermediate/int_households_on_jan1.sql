@@ -44,10 +44,11 @@ households as (
         neighborhood,
         sum(resident_count) over (partition by locality_code, period, household_number) as resident_count
     from neighborhood_counts
-    qualify row_number() over (
-        partition by locality_code, period, household_number
-        order by resident_count desc, neighborhood
-    ) = 1
+    qualify
+        row_number() over (
+            partition by locality_code, period, household_number
+            order by resident_count desc, neighborhood asc
+        ) = 1
 
 ),
 

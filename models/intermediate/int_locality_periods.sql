@@ -32,11 +32,23 @@ welfare_files as (
 
 period_sources as (
 
-    select distinct locality_code, period, 'schools' as source_name from pupils
+    select distinct
+        locality_code,
+        period,
+        'schools' as source_name
+    from pupils
     union all
-    select distinct locality_code, period, 'youth' as source_name from members
+    select distinct
+        locality_code,
+        period,
+        'youth' as source_name
+    from members
     union all
-    select distinct locality_code, period, 'surveys' as source_name from responses
+    select distinct
+        locality_code,
+        period,
+        'surveys' as source_name
+    from responses
 
 ),
 

@@ -12,10 +12,11 @@ one_row_per_person as (
     -- different data, the later row of the file is kept
     select *
     from residents
-    qualify row_number() over (
-        partition by locality_code, person_key
-        order by source_file_name desc, source_row_number desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by locality_code, person_key
+            order by source_file_name desc, source_row_number desc
+        ) = 1
 
 ),
 

@@ -18,7 +18,7 @@ partnership as (
         indicator_values.is_below_min_cell_size
     from {{ ref('indicator_values') }} as indicator_values
     inner join indicator_map
-        on indicator_map.indicator_id = indicator_values.indicator_id
+        on indicator_values.indicator_id = indicator_map.indicator_id
     where indicator_values.dimension = 'total'
 
 ),
@@ -50,9 +50,9 @@ cbs as (
         cbs_measures.is_low_reliability
     from cbs_measures
     inner join indicator_map
-        on indicator_map.cbs_measure = cbs_measures.measure
+        on cbs_measures.measure = indicator_map.cbs_measure
     inner join partnership_localities
-        on partnership_localities.locality_code = cbs_measures.locality_code
+        on cbs_measures.locality_code = partnership_localities.locality_code
 
 ),
 
@@ -82,9 +82,9 @@ joined as (
         cbs.data_period as cbs_data_period
     from partnership
     full outer join cbs
-        on cbs.indicator_id = partnership.indicator_id
-        and cbs.locality_code = partnership.locality_code
-        and cbs.period = partnership.period
+        on partnership.indicator_id = cbs.indicator_id
+        and partnership.locality_code = cbs.locality_code
+        and partnership.period = cbs.period
 
 ),
 
@@ -108,9 +108,9 @@ final as (
         indicator_map.note
     from joined
     inner join indicator_map
-        on indicator_map.indicator_id = joined.indicator_id
+        on joined.indicator_id = indicator_map.indicator_id
     left join locality_names
-        on locality_names.locality_code = joined.locality_code
+        on joined.locality_code = locality_names.locality_code
 
 )
 

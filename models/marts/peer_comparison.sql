@@ -14,7 +14,10 @@ socioeconomic_index as (
 
 authority_years as (
 
-    select distinct authority_code, data_year from measures
+    select distinct
+        authority_code,
+        data_year
+    from measures
 
 ),
 
@@ -39,7 +42,7 @@ cluster_candidates as (
         ) as preference
     from authority_years
     inner join socioeconomic_index
-        on socioeconomic_index.authority_code = authority_years.authority_code
+        on authority_years.authority_code = socioeconomic_index.authority_code
 
 ),
 
@@ -73,8 +76,8 @@ clustered as (
         cluster_of_year.sei_cluster
     from measures
     left join cluster_of_year
-        on cluster_of_year.authority_code = measures.authority_code
-        and cluster_of_year.data_year = measures.data_year
+        on measures.authority_code = cluster_of_year.authority_code
+        and measures.data_year = cluster_of_year.data_year
 
 ),
 
@@ -93,10 +96,10 @@ peer_stats as (
         quantile_cont(peer.value, 0.75) as peer_p75
     from clustered as authority
     inner join clustered as peer
-        on peer.measure = authority.measure
-        and peer.data_year = authority.data_year
-        and peer.sei_cluster = authority.sei_cluster
-        and peer.authority_code <> authority.authority_code
+        on authority.measure = peer.measure
+        and authority.data_year = peer.data_year
+        and authority.sei_cluster = peer.sei_cluster
+        and authority.authority_code <> peer.authority_code
     where peer.value is not null
     group by authority.authority_code, authority.measure, authority.data_year
 
@@ -149,12 +152,12 @@ final as (
         clustered.value - all_stats.all_avg as difference_from_all_avg
     from clustered
     left join peer_stats
-        on peer_stats.authority_code = clustered.authority_code
-        and peer_stats.measure = clustered.measure
-        and peer_stats.data_year = clustered.data_year
+        on clustered.authority_code = peer_stats.authority_code
+        and clustered.measure = peer_stats.measure
+        and clustered.data_year = peer_stats.data_year
     left join all_stats
-        on all_stats.measure = clustered.measure
-        and all_stats.data_year = clustered.data_year
+        on clustered.measure = all_stats.measure
+        and clustered.data_year = all_stats.data_year
 
 )
 

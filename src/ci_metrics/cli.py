@@ -42,13 +42,14 @@ def _progress(settings: Settings, run_id: str) -> Iterator[None]:
     import time
 
     from rich.console import Console
+    from rich.status import Status
 
     from ci_metrics.operations.runs import RunStore
 
     store, done = RunStore(settings.root / "runs"), threading.Event()
     console = Console()
 
-    def watch(status) -> None:  # type: ignore[no-untyped-def]
+    def watch(status: Status) -> None:
         started, last = time.monotonic(), None
         while not done.wait(0.5):
             record = store.get(run_id)
@@ -99,7 +100,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _prefect_env(settings)
     from prefect.schedules import Cron, Interval
 
-    from ci_metrics.pipeline.flow import nightly
+    from ci_metrics.pipeline.serve import serve
 
     inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
     if args.every:
@@ -109,29 +110,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         cron = args.cron or settings.schedule_cron
         schedule = Cron(cron, timezone=settings.schedule_timezone)
         when = f"cron '{cron}' ({settings.schedule_timezone})"
-    print(
-        f"ci-metrics serve: nightly run of {inbox} on {when}; at most one run at a time. Ctrl-C to stop.",
-        flush=True,
-    )
-    nightly.serve(
-        name="nightly",
-        schedules=[schedule],
-        parameters={"inbox": str(inbox), "home": str(settings.root)},
-        limit=1,
-        global_limit=1,
-        description="The ci-metrics nightly run: ingest, dbt build, validate, publish, share.",
-        tags=["ci-metrics"],
-        print_starting_message=False,
-    )
+    serve(settings, inbox, schedule, when)
     return 0
 
 
 def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
     """Partner extracts from the published warehouse, outside the nightly run."""
     from ci_metrics.operations.runs import new_run_id
-    from ci_metrics.publish import warehouse
+    from ci_metrics.publish.cycle import publish_cycle
     from ci_metrics.share.extracts import list_agreements
-    from ci_metrics.share.extracts.release import discard_pending, extract_into_pending, pending_dir, release
+    from ci_metrics.share.extracts.release import extract_into_pending
 
     if args.list:
         for status in list_agreements(settings.agreements_dir):
@@ -143,20 +131,17 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    run_id = "extract-" + new_run_id()
     # The audit rows (ops.extracts) are written into a copy that is then published, like a run.
-    with warehouse.run_lock(settings):
-        build = warehouse.prepare_build(settings, run_id)
-        try:
-            results = extract_into_pending(
-                build, settings.extracts_dir, settings.agreements_dir, run_id, partners=args.partner or None
-            )
-            warehouse.publish(settings, build)
-        except BaseException:
-            warehouse.discard(build)
-            discard_pending(settings.extracts_dir)
-            raise
-        released = release(pending_dir(settings.extracts_dir, run_id), settings.extracts_dir)
+    with publish_cycle(settings, "extract-" + new_run_id()) as cycle:
+        build = cycle.prepare()
+        results = extract_into_pending(
+            build.path,
+            settings.extracts_dir,
+            settings.agreements_dir,
+            build.run_id,
+            partners=args.partner or None,
+        )
+        released = cycle.publish().extracts
     for r in results:
         mark = "ok " if r.ok else "NO "
         where = next((str(p) for p in released if p.parent.name == r.partner), "")
@@ -197,7 +182,16 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
-    from ci_metrics_synthetic import generate_cities
+    # The generator is its own distribution (bench/synthetic), untyped: no py.typed marker.
+    try:
+        from ci_metrics_synthetic import generate_cities  # type: ignore[import-untyped]
+    except ImportError:
+        print(
+            "error: `generate` needs the synthetic-data tool, which is not part of the product: "
+            "pip install -e bench/synthetic (make install does it)",
+            file=sys.stderr,
+        )
+        return 2
 
     out = Path(args.out)
     truth = out.with_name(out.name + "_truth.json")  # beside the inbox: it is not a partner file
@@ -287,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start a long-running process that serves the nightly flow as a "
         "Prefect deployment: by default at 02:00 Asia/Jerusalem (settings "
         "CI_METRICS_SCHEDULE_CRON / CI_METRICS_SCHEDULE_TIMEZONE), at most one run at a "
-        "time. Runs show in the Prefect UI when PREFECT_API_URL points at a server.",
+        "time. The runs are scheduled by the Prefect server at PREFECT_API_URL, or, when it "
+        "is unset, by one that serve starts for as long as it runs (its address is printed).",
     )
     p.add_argument("--inbox", help="inbox folder (default: HOME/inbox)")
     p.add_argument("--cron", help="cron expression, e.g. '0 2 * * *'")

@@ -27,12 +27,13 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         default=None,
         description="Key of the keyed hash (HMAC-SHA-256) that pseudonymises national IDs. "
-        "Wins over the key file when set.",
+        "When the key file exists too, both must hold the same key (a run refuses otherwise).",
     )
     key_file: Path | None = Field(
         default=None,
         description="File holding the pseudonymisation key (default: HOME/secrets/pseudonym.key; "
-        "a demo key is created there, owner-only, when no key exists).",
+        "mode 0600; created there only for an empty warehouse, never in place of a lost key: "
+        "docs/SECURITY.md).",
     )
     layouts_dir: Path | None = Field(
         default=None,
@@ -61,6 +62,31 @@ class Settings(BaseSettings):
         default=2.0,
         description="A file modified this recently is watched this long; if it still grows, it "
         "is left in the inbox for the next run (a partner still uploading it).",
+    )
+    # Limits checked before a partner file is parsed (docs/limits.md): a file beyond one is
+    # rejected in milliseconds with its reason. Generous for the real data (a national
+    # register is ~50 MB of CSV), tight enough that no file can take the night down.
+    max_file_mb: float = Field(default=256.0, description="Largest file read, in MB.")
+    max_line_bytes: int = Field(default=1_048_576, description="Longest line of a CSV file, in bytes.")
+    max_columns: int = Field(default=1_000, description="Most columns of a CSV header or a sheet.")
+    max_cells: int = Field(
+        default=50_000_000,
+        description="Most cells (rows x columns) of a file: a CSV's lines, a sheet's declared dimension.",
+    )
+    max_uncompressed_mb: float = Field(
+        default=512.0, description="Largest total uncompressed size of an xlsx workbook (a zip), in MB."
+    )
+    max_compression_ratio: float = Field(
+        default=100.0,
+        description="Highest compression ratio of a part of an xlsx workbook larger than 1 MB (zip bombs).",
+    )
+    reader_memory_mb: int = Field(
+        default=4_096,
+        description="Address-space limit of the process that parses spreadsheets, in MB: a workbook "
+        "needing more is rejected, the run goes on.",
+    )
+    reader_timeout_seconds: float = Field(
+        default=300.0, description="Longest time the spreadsheet parser may spend on one workbook."
     )
     freshness_days: dict[str, int] = Field(
         default={"residents": 45, "welfare": 45, "schools": 400, "youth": 400, "surveys": 400},
@@ -121,7 +147,3 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return (self.key_file or self.root / "secrets" / "pseudonym.key").expanduser().resolve()
-
-
-def get_settings(**overrides: object) -> Settings:
-    return Settings(**overrides)  # type: ignore[arg-type]

@@ -12,7 +12,11 @@ indicator_values as (
 
 totals as (
 
-    select indicator_id, locality_code, period, denominator as total_denominator
+    select
+        indicator_id,
+        locality_code,
+        period,
+        denominator as total_denominator
     from indicator_values
     where dimension = 'total'
 
@@ -20,7 +24,12 @@ totals as (
 
 breakdowns as (
 
-    select indicator_id, locality_code, period, dimension, sum(denominator) as summed_denominator
+    select
+        indicator_id,
+        locality_code,
+        period,
+        dimension,
+        sum(denominator) as summed_denominator
     from indicator_values
     where dimension in ('gender', 'community', 'neighborhood', 'age_group')
     group by indicator_id, locality_code, period, dimension
@@ -29,7 +38,9 @@ breakdowns as (
 
 final as (
 
-    select breakdowns.*, totals.total_denominator
+    select
+        breakdowns.*,
+        totals.total_denominator
     from breakdowns
     left join totals
         on breakdowns.indicator_id = totals.indicator_id

@@ -23,7 +23,10 @@ rates as (
 
 gaps as (
 
-    select locality_code, period, value as gap
+    select
+        locality_code,
+        period,
+        value as gap
     from indicator_values
     where indicator_id = 'edu_bagrut_gap_ethiopian'
 
@@ -31,7 +34,9 @@ gaps as (
 
 final as (
 
-    select rates.*, gaps.gap
+    select
+        rates.*,
+        gaps.gap
     from rates
     full outer join gaps
         on rates.locality_code = gaps.locality_code

@@ -2,7 +2,7 @@
 -- every indicator model has a registry row: adding an indicator = one model + one row.
 {%- set model_ids = [] -%}
 {%- for name in indicator_model_names() -%}
-    {%- do model_ids.append(name[4:] if name.startswith('ind_') else name) -%}
+{%- do model_ids.append(name[4:] if name.startswith('ind_') else name) -%}
 {%- endfor %}
 
 with
@@ -15,7 +15,12 @@ registry as (
 
 indicator_models as (
 
-    select unnest([{% for id in model_ids %}'{{ id }}'{% if not loop.last %}, {% endif %}{% endfor %}]::varchar[]) as indicator_id
+    select
+        unnest(cast([
+            {%- for id in model_ids %}
+            '{{ id }}'{{ ',' if not loop.last }}
+            {%- endfor %}
+        ] as varchar[])) as indicator_id
 
 ),
 

@@ -12,10 +12,11 @@ latest_edition as (
     -- measure and data year comes from the latest edition that carries it (CBS revises)
     select *
     from source
-    qualify row_number() over (
-        partition by authority_code, measure, data_year
-        order by edition_year desc nulls last, _file_name desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by authority_code, measure, data_year
+            order by edition_year desc nulls last, _file_name desc
+        ) = 1
 
 ),
 

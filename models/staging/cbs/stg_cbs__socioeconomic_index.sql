@@ -12,10 +12,11 @@ one_per_edition as (
     -- name sorts last wins
     select *
     from source
-    qualify row_number() over (
-        partition by authority_code, index_year
-        order by _file_name desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by authority_code, index_year
+            order by _file_name desc
+        ) = 1
 
 ),
 

@@ -1,3 +1,10 @@
+{#- The columns that make two rows the same (lineage columns excluded). -#}
+{%- set business_columns = [
+    'locality_code', 'snapshot_date', 'person_key', 'birth_date', 'sex', 'neighborhood',
+    'birth_country', 'father_birth_country', 'household_number', 'arrival_date',
+    'departure_date'
+] -%}
+
 with
 
 source as (
@@ -10,11 +17,7 @@ latest_snapshot as (
 
     -- a snapshot is complete: only the latest one of each locality counts; a row repeated
     -- exactly (the same file received twice, or a line duplicated) counts once
-    {{ deduplicate_exact_repeats('source', [
-        'locality_code', 'snapshot_date', 'person_key', 'birth_date', 'sex', 'neighborhood',
-        'birth_country', 'father_birth_country', 'household_number', 'arrival_date',
-        'departure_date'
-    ], latest_snapshot=true) }}
+    {{ deduplicate_exact_repeats('source', business_columns, latest_snapshot=true) }}
 
 ),
 

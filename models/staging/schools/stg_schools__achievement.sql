@@ -1,3 +1,9 @@
+{#- The columns that make two rows the same (lineage columns excluded). -#}
+{%- set business_columns = [
+    'locality_code', 'period', 'school_code', 'school_name', 'pupil_key', 'grade', 'sex',
+    'bagrut_eligible', 'university_threshold', 'math_units', 'dropped_out'
+] -%}
+
 with
 
 source as (
@@ -9,10 +15,7 @@ source as (
 deduplicated as (
 
     -- a pupil row repeated exactly (same file received twice, or a line duplicated) counts once
-    {{ deduplicate_exact_repeats('source', [
-        'locality_code', 'period', 'school_code', 'school_name', 'pupil_key', 'grade', 'sex',
-        'bagrut_eligible', 'university_threshold', 'math_units', 'dropped_out'
-    ]) }}
+    {{ deduplicate_exact_repeats('source', business_columns) }}
 
 ),
 

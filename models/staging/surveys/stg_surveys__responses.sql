@@ -1,4 +1,9 @@
 {%- set questions = ['q_trust', 'q_future', 'q_stay'] -%}
+{#- The columns that make two rows the same (lineage columns excluded). -#}
+{%- set business_columns = [
+    'locality_code', 'period', 'response_id', 'started_at', 'submitted_at', 'status',
+    'language', 'weight', 'neighborhood', 'age_group', 'gender', 'origin'
+] + questions -%}
 
 with
 
@@ -11,10 +16,7 @@ source as (
 deduplicated as (
 
     -- a response repeated exactly (same file received twice, or a line duplicated) counts once
-    {{ deduplicate_exact_repeats('source', [
-        'locality_code', 'period', 'response_id', 'started_at', 'submitted_at', 'status',
-        'language', 'weight', 'neighborhood', 'age_group', 'gender', 'origin'
-    ] + questions) }}
+    {{ deduplicate_exact_repeats('source', business_columns) }}
 
 ),
 

@@ -1,3 +1,9 @@
+{#- The columns that make two rows the same (lineage columns excluded). -#}
+{%- set business_columns = [
+    'locality_code', 'snapshot_date', 'file_number', 'head_key', 'persons', 'neighborhood',
+    'opened_on', 'closed_on', 'referral_category'
+] -%}
+
 with
 
 source as (
@@ -10,10 +16,7 @@ latest_snapshot as (
 
     -- a snapshot is complete: only the latest one of each locality counts; a row repeated
     -- exactly counts once
-    {{ deduplicate_exact_repeats('source', [
-        'locality_code', 'snapshot_date', 'file_number', 'head_key', 'persons', 'neighborhood',
-        'opened_on', 'closed_on', 'referral_category'
-    ], latest_snapshot=true) }}
+    {{ deduplicate_exact_repeats('source', business_columns, latest_snapshot=true) }}
 
 ),
 

@@ -1,3 +1,9 @@
+{#- The columns that make two rows the same (lineage columns excluded). -#}
+{%- set business_columns = [
+    'locality_code', 'period', 'movement', 'member_key', 'birth_date', 'birth_year', 'age',
+    'branch', 'is_active'
+] -%}
+
 with
 
 source as (
@@ -9,10 +15,7 @@ source as (
 deduplicated as (
 
     -- a roster row repeated exactly counts once
-    {{ deduplicate_exact_repeats('source', [
-        'locality_code', 'period', 'movement', 'member_key', 'birth_date', 'birth_year', 'age',
-        'branch', 'is_active'
-    ]) }}
+    {{ deduplicate_exact_repeats('source', business_columns) }}
 
 ),
 

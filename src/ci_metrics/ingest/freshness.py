@@ -4,6 +4,7 @@ received longer ago than that is reported (run summary and ``ci-metrics status``
 from __future__ import annotations
 
 import datetime as dt
+import stat
 from pathlib import Path
 
 import duckdb
@@ -19,8 +20,9 @@ def newest_received(inbox: Path, con: duckdb.DuckDBPyConnection | None) -> dict[
         folder = inbox / source
         if folder.is_dir():
             for path in folder.iterdir():
-                if path.is_file():
-                    seen = dt.datetime.fromtimestamp(path.stat().st_mtime)
+                st = path.lstat()  # a link is not a file received (and is never followed)
+                if stat.S_ISREG(st.st_mode):
+                    seen = dt.datetime.fromtimestamp(st.st_mtime)
                     newest[source] = max(newest.get(source, seen), seen)
     if con is not None:
         rows = con.execute(

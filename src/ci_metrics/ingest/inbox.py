@@ -5,26 +5,48 @@ Nothing is lost and nothing is counted twice:
 - every received file is copied unchanged to the archive, under its SHA-256;
 - a file whose bytes were loaded before is skipped, whatever its name;
 - a corrected file under the same name replaces that file's earlier rows;
-- a file that cannot be read at all is rejected whole with its reason; the run goes on.
+- a file that cannot be read at all is rejected whole with its reason; the run goes on;
+- a link, a pipe or a device is never opened (:mod:`.filesystem`); a file beyond the input
+  limits is rejected before it is parsed (:mod:`.limits`); no message quotes a file's cells
+  (:func:`.ledger.clean_message`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-import shutil
-from collections.abc import Iterator
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
+from ci_metrics.ingest.filesystem import (
+    InboxEntry,
+    NotARegularFileError,
+    ReceivedFile,
+    inbox_entries,
+    private_dir,
+    receive,
+    unread_reason,
+    write_private,
+)
+from ci_metrics.ingest.filesystem import inbox_files as inbox_files  # the scan lists the inbox so
+from ci_metrics.ingest.filesystem import sha256_of as sha256_of  # and hashes what it lists
 from ci_metrics.ingest.layouts import SOURCES, SourceLayout, layout_for
-from ci_metrics.ingest.ledger import ensure_ops
+from ci_metrics.ingest.ledger import (
+    clean_message,
+    ensure_ops,
+    printable,
+    record_file,
+    record_file_rejection,
+    record_row_rejections,
+)
+from ci_metrics.ingest.limits import InputLimits, too_large
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
-from ci_metrics.ingest.readers import ROW_NUMBER, UnreadableFile, read_table
+from ci_metrics.ingest.readers import ROW_NUMBER, UnreadableFileError, read_table
 from ci_metrics.ingest.typing_rules import DUCKDB_TYPES, type_rows
 
 log = logging.getLogger(__name__)
@@ -52,6 +74,11 @@ class FileOutcome:
     rows_loaded: int = 0
     rows_rejected: int = 0
     message: str = ""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "message":  # every message about a file, wherever it is built
+            value = clean_message(value)
+        super().__setattr__(name, value)
 
 
 @dataclass
@@ -81,20 +108,9 @@ class IngestSummary:
         }
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def inbox_files(inbox: Path) -> Iterator[tuple[str, Path]]:
-    """(source folder, file) for every file under the inbox, in a stable order."""
-    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
-        rel = path.relative_to(inbox)
-        source = rel.parts[0] if len(rel.parts) > 1 else ""
-        yield source, path
+def readable_pattern(pattern: str) -> str:
+    """A layout's file-name pattern as a clerk reads it: ``tzofim_<locality>_<period>.csv``."""
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", pattern).replace("\\.", ".")
 
 
 def still_being_written(paths: list[Path], settle_seconds: float) -> set[Path]:
@@ -105,10 +121,11 @@ def still_being_written(paths: list[Path], settle_seconds: float) -> set[Path]:
     if settle_seconds <= 0:
         return set()
     now = time.time()
+    stats = {p: p.lstat() for p in paths}
     recent = {
-        p: (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in paths
-        if now - p.stat().st_mtime < max(10.0, settle_seconds * 5)
+        p: (st.st_size, st.st_mtime_ns)
+        for p, st in stats.items()
+        if now - st.st_mtime < max(10.0, settle_seconds * 5)
     }
     if not recent:
         return set()
@@ -116,7 +133,7 @@ def still_being_written(paths: list[Path], settle_seconds: float) -> set[Path]:
     return {
         p
         for p, before in recent.items()
-        if not p.exists() or (p.stat().st_size, p.stat().st_mtime_ns) != before
+        if not p.exists() or (p.lstat().st_size, p.lstat().st_mtime_ns) != before
     }
 
 
@@ -169,6 +186,7 @@ class Ingestor:
         layouts: list[SourceLayout],
         pseudonymise: Pseudonymiser,
         run_id: str,
+        limits: InputLimits | None = None,
     ) -> None:
         self.con = con
         self.home = home
@@ -176,71 +194,81 @@ class Ingestor:
         self.layouts = layouts
         self.pseudonymise = pseudonymise
         self.run_id = run_id
+        self.limits = limits or InputLimits.from_settings()
+        self.known_headers = frozenset(spec.header for layout in layouts for spec in layout.columns.values())
         self.now = dt.datetime.now().replace(microsecond=0)
+        private_dir(home)
+        private_dir(archive_dir)
         ensure_ops(con)
         for table in sorted({layout.table for layout in layouts}):
             ensure_raw_table(con, table, layouts)
 
     # -- one file -------------------------------------------------------------------------
-    def archive(self, source: str, path: Path, file_id: str) -> Path:
-        target = self.archive_dir / (source or "_unsorted") / file_id[:2] / file_id / path.name
+    def archive(self, source: str, file_name: str, file_id: str, data: bytes) -> Path:
+        """The file's bytes, unchanged, under the archive (folders 0700, the copy 0600)."""
+        folder = self.archive_dir
+        for part in (source or "_unsorted", file_id[:2], file_id):
+            folder = private_dir(folder / part)  # narrowed too, where an earlier version made it 0755
+        target = folder / file_name
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".copying")
-            shutil.copyfile(path, tmp)
-            tmp.replace(target)
+            write_private(target, data)
         return target
 
     def _ledger(
         self,
         outcome: FileOutcome,
-        path: Path,
-        archived: Path,
+        size: int,
+        archived: Path | None,
         layout: SourceLayout | None,
-        meta: dict[str, object],
+        meta: dict[str, int | dt.date],
     ) -> None:
-        self.con.execute(
-            """insert into ops.files (file_id, source, layout, file_name, size_bytes, locality_code,
-                   period, snapshot_date, received_at, run_id, archived_path, status, rows_read,
-                   rows_loaded, rows_rejected, message)
-               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [
-                outcome.file_id,
-                outcome.source,
-                layout.name if layout else None,
-                outcome.file_name,
-                path.stat().st_size,
-                meta.get("locality_code"),
-                meta.get("period"),
-                meta.get("snapshot_date"),
-                self.now,
-                self.run_id,
-                str(archived.relative_to(self.home)) if archived.is_relative_to(self.home) else str(archived),
-                "rejected" if outcome.status == "rejected" else "loaded",
-                outcome.rows_read,
-                outcome.rows_loaded,
-                outcome.rows_rejected,
-                outcome.message or None,
-            ],
+        if archived is None:
+            where = ""  # not archived: beyond the size limit, still in the inbox
+        elif archived.is_relative_to(self.home):
+            where = str(archived.relative_to(self.home))
+        else:
+            where = str(archived)
+        record_file(
+            self.con,
+            {
+                "file_id": outcome.file_id,
+                "source": outcome.source,
+                "layout": layout.name if layout else None,
+                "file_name": outcome.file_name,
+                "size_bytes": size,
+                "locality_code": meta.get("locality_code"),
+                "period": meta.get("period"),
+                "snapshot_date": meta.get("snapshot_date"),
+                "received_at": self.now,
+                "run_id": self.run_id,
+                "archived_path": where,
+                "status": "rejected" if outcome.status == "rejected" else "loaded",
+                "rows_read": outcome.rows_read,
+                "rows_loaded": outcome.rows_loaded,
+                "rows_rejected": outcome.rows_rejected,
+                "message": outcome.message,
+            },
         )
 
     def _reject_whole(self, outcome: FileOutcome, reason: str) -> FileOutcome:
         outcome.status = "rejected"
-        outcome.message = reason
-        self.con.execute(
-            "insert into ops.rejects values (?, ?, ?, ?, null, null, ?, null)",
-            [self.run_id, outcome.file_id, outcome.source, outcome.file_name, reason],
+        outcome.message = record_file_rejection(
+            self.con, self.run_id, outcome.file_id, outcome.source, outcome.file_name, reason
         )
-        log.warning("rejected %s/%s: %s", outcome.source, outcome.file_name, reason)
+        log.warning("rejected %s/%s: %s", outcome.source, printable(outcome.file_name), outcome.message)
         return outcome
 
-    def ingest_file(self, source: str, path: Path) -> FileOutcome:
+    def ingest_file(self, source: str, path: Path, entry: InboxEntry | None = None) -> FileOutcome:
         outcome = FileOutcome(source=source, file_name=path.name, status="loaded")
         if path.name.startswith(IGNORED_PREFIXES) or path.name.endswith(IN_PROGRESS_SUFFIXES):
             outcome.status = "waiting"
             outcome.message = "hidden or still being written: left in the inbox for the next run"
             return outcome
-        file_id = sha256_of(path)
+        try:
+            received = receive(path, self.limits.max_file_bytes, entry)
+        except NotARegularFileError as exc:
+            return self._unread(outcome, exc.strerror or "is not a regular file")
+        file_id = received.sha256
         outcome.file_id = file_id
         rows = self.con.execute(
             "select file_name, source, received_at from ops.files where file_id = ?", [file_id]
@@ -251,19 +279,41 @@ class Ingestor:
             same = "" if (known[0], known[1]) == (path.name, source) else f" as {known[1]}/{known[0]}"
             outcome.message = f"same bytes{same} received {known[2]:%Y-%m-%d %H:%M}: not loaded again"
             return outcome
-        archived = self.archive(source, path, file_id)
-        meta: dict[str, object] = {}
+        return self._ingest_received(outcome, source, path, received)
+
+    def _unread(self, outcome: FileOutcome, kind: str) -> FileOutcome:
+        """Not a regular file: rejected unread, neither archived nor ledgered (it has no bytes
+        to key the ledger by); reported by every run while it stays in the inbox."""
+        outcome.status = "rejected"
+        outcome.message = unread_reason(kind)
+        log.warning("rejected %s/%s: %s", outcome.source, printable(outcome.file_name), outcome.message)
+        return outcome
+
+    def _ingest_received(
+        self, outcome: FileOutcome, source: str, path: Path, received: ReceivedFile
+    ) -> FileOutcome:
+        meta: dict[str, int | dt.date] = {}
+        data = received.data
+        archived = None if data is None else self.archive(source, path.name, received.sha256, data)
         layout = layout_for(path.name, source, self.layouts) if source in SOURCES else None
+
+        def reject(reason: str) -> FileOutcome:
+            self._reject_whole(outcome, reason)
+            self._ledger(outcome, received.size, archived, layout, meta)
+            return outcome
+
+        if data is None:
+            return reject(too_large(received.size, self.limits))
         if layout is None:
             where = f"{source}/" if source else "the inbox root"
             if source and source not in SOURCES:
-                reason = f"'{source}/' is not a source folder (expected one of: {', '.join(SOURCES)})"
-            else:
-                names = [l.file_pattern for l in self.layouts if l.source == source]
-                reason = f"unknown file: no layout of {where} matches this name (expected {' or '.join(names) or 'a source folder'})"
-            self._reject_whole(outcome, reason)
-            self._ledger(outcome, path, archived, None, meta)
-            return outcome
+                return reject(f"'{source}/' is not a source folder (expected one of: {', '.join(SOURCES)})")
+            names = [readable_pattern(known.file_pattern) for known in self.layouts if known.source == source]
+            expected = " or ".join(names) or "a source folder"
+            return reject(
+                f"unknown file: no layout of {where} matches this name (expected {expected}): "
+                "rename the file, or ask the data unit for a layout"
+            )
         match = layout.match(path.name)
         assert match is not None
         meta["locality_code"] = int(match["locality"])
@@ -271,27 +321,19 @@ class Ingestor:
             try:
                 meta["snapshot_date"] = dt.datetime.strptime(match["snapshot"], "%Y%m%d").date()
             except ValueError:
-                self._reject_whole(
-                    outcome, f"the file name's date {match['snapshot']} is not a valid YYYYMMDD date"
-                )
-                self._ledger(outcome, path, archived, layout, meta)
-                return outcome
+                return reject("the date in the file name is not a valid YYYYMMDD date: rename the file")
         else:
             meta["period"] = int(match["period"])
         try:
-            table = read_table(path, layout)
-        except UnreadableFile as exc:
-            self._reject_whole(outcome, str(exc))
-            self._ledger(outcome, path, archived, layout, meta)
-            return outcome
+            table = read_table(path, layout, data=data, limits=self.limits, known_headers=self.known_headers)
+        except UnreadableFileError as exc:
+            return reject(str(exc))
         typed = type_rows(layout, table, self.pseudonymise)
         outcome.rows_read = len(table.frame)
         outcome.rows_loaded = len(typed.accepted)
         outcome.rows_rejected = typed.rejects["row_number"].nunique() if len(typed.rejects) else 0
         if outcome.rows_read == 0:
-            self._reject_whole(outcome, "the file holds a header but no data row")
-            self._ledger(outcome, path, archived, layout, meta)
-            return outcome
+            return reject("the file holds a header but no data row")
         if outcome.rows_loaded == 0:
             outcome.status = "rejected"
             outcome.message = f"every one of its {outcome.rows_read} rows was rejected (see ops.rejects)"
@@ -299,19 +341,28 @@ class Ingestor:
         if outcome.rows_loaded:
             self._replace_earlier_version(outcome, layout)
             self._store_rows(outcome, layout, typed.accepted, meta)
-        self._ledger(outcome, path, archived, layout, meta)
+        self._ledger(outcome, received.size, archived, layout, meta)
         return outcome
 
-    def _reject_unexpected(self, source: str, path: Path, exc: Exception) -> FileOutcome:
-        file_id = sha256_of(path)
-        outcome = FileOutcome(source=source, file_name=path.name, status="rejected", file_id=file_id)
-        archived = self.archive(source, path, file_id)
+    def _reject_unexpected(self, entry: InboxEntry, exc: Exception) -> FileOutcome:
+        outcome = FileOutcome(source=entry.source, file_name=entry.name, status="rejected")
+        try:
+            received = receive(entry.path, self.limits.max_file_bytes, entry)
+        except NotARegularFileError as again:
+            return self._unread(outcome, again.strerror or "is not a regular file")
+        outcome.file_id = received.sha256
+        archived = (
+            None
+            if received.data is None
+            else self.archive(entry.source, entry.name, received.sha256, received.data)
+        )
         self.con.execute("begin transaction")
         self._reject_whole(
             outcome,
-            f"could not be processed ({type(exc).__name__}: {exc}); the data unit should report this file",
+            f"could not be processed (an unexpected {type(exc).__name__}); the data unit should "
+            "report this file to the developers",
         )
-        self._ledger(outcome, path, archived, None, {})
+        self._ledger(outcome, received.size, archived, None, {})
         self.con.execute("commit")
         return outcome
 
@@ -332,24 +383,24 @@ class Ingestor:
     def _store_rejects(self, outcome: FileOutcome, rejects: pd.DataFrame) -> None:
         if rejects.empty:
             return
-        frame = rejects.assign(
-            run_id=self.run_id, file_id=outcome.file_id, source=outcome.source, file_name=outcome.file_name
+        record_row_rejections(
+            self.con,
+            rejects.assign(
+                run_id=self.run_id,
+                file_id=outcome.file_id,
+                source=outcome.source,
+                file_name=outcome.file_name,
+            ),
         )
-        self.con.register("_rejects", frame)
-        self.con.execute(
-            """insert into ops.rejects (run_id, file_id, source, file_name, row_number, column_name, reason, value)
-               select run_id, file_id, source, file_name, row_number, column_name, reason, value from _rejects"""
-        )
-        self.con.unregister("_rejects")
 
     def _store_rows(
-        self, outcome: FileOutcome, layout: SourceLayout, rows: pd.DataFrame, meta: dict[str, object]
+        self, outcome: FileOutcome, layout: SourceLayout, rows: pd.DataFrame, meta: dict[str, int | dt.date]
     ) -> None:
         frame = rows.rename(columns={ROW_NUMBER: "_row_number"})
         for name, value in layout.constants.items():
             frame[name] = value
-        for name, value in meta.items():
-            frame[name] = value
+        for name, meta_value in meta.items():
+            frame[name] = meta_value
         frame["_file_id"] = outcome.file_id
         frame["_file_name"] = outcome.file_name
         frame["_layout"] = layout.name
@@ -363,35 +414,52 @@ class Ingestor:
         summary = IngestSummary()
         if not inbox.is_dir():
             raise FileNotFoundError(f"inbox {inbox} does not exist")
-        files = list(inbox_files(inbox))
-        growing = still_being_written([p for _, p in files], settle_seconds)
-        for source, path in files:
-            if path in growing:
+        entries = list(inbox_entries(inbox))
+        growing = still_being_written([e.path for e in entries if e.problem is None], settle_seconds)
+        for entry in entries:
+            if entry.path in growing:
                 summary.outcomes.append(
                     FileOutcome(
-                        source=source,
-                        file_name=path.name,
+                        source=entry.source,
+                        file_name=entry.name,
                         status="waiting",
                         message="still being written (its size changed): left for the next run",
                     )
                 )
                 continue
+            if entry.problem is not None:
+                outcome = FileOutcome(source=entry.source, file_name=entry.name, status="rejected")
+                hidden = entry.name.startswith(IGNORED_PREFIXES) or entry.name.endswith(IN_PROGRESS_SUFFIXES)
+                if hidden:
+                    outcome.status = "waiting"
+                    outcome.message = "hidden or still being written: left in the inbox for the next run"
+                else:
+                    self._unread(outcome, entry.problem)
+                summary.outcomes.append(outcome)
+                continue
             self.con.execute("begin transaction")
             try:
-                outcome = self.ingest_file(source, path)
+                outcome = self.ingest_file(entry.source, entry.path, entry)
                 self.con.execute("commit")
             except Exception as exc:  # a file no rule foresaw: rejected whole, the run goes on
                 self.con.execute("rollback")
-                log.exception("unexpected error while reading %s/%s", source, path.name)
-                outcome = self._reject_unexpected(source, path, exc)
+                # the type only: an error's text may quote the file's cells
+                log.error(
+                    "unexpected %s while reading %s/%s",
+                    type(exc).__name__,
+                    entry.source,
+                    printable(entry.name),
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
+                outcome = self._reject_unexpected(entry, exc)
             except BaseException:
                 self.con.execute("rollback")
                 raise
             summary.outcomes.append(outcome)
             log.info(
                 "%-9s %-40s %-8s read=%d loaded=%d rejected=%d %s",
-                source,
-                path.name,
+                entry.source,
+                printable(entry.name),
                 outcome.status,
                 outcome.rows_read,
                 outcome.rows_loaded,

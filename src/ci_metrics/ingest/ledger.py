@@ -2,11 +2,18 @@
 
 These tables answer the data unit's questions: what arrived, what was loaded, what was
 rejected and why, what each run did.
+
+Every message about a file passes through :func:`clean_message` on its way in (the ledger,
+the run record, the logs): it never quotes a national ID (any run of five or more digits is
+masked), holds no control character, and is capped at :data:`MESSAGE_LIMIT` characters.
 """
 
 from __future__ import annotations
 
+import re
+
 import duckdb
+import pandas as pd
 
 OPS_DDL = """
 create schema if not exists ops;
@@ -22,7 +29,8 @@ create table if not exists ops.files (
     snapshot_date date,
     received_at timestamp not null,
     run_id varchar not null,
-    archived_path varchar not null,       -- unchanged copy, relative to CI_METRICS_HOME
+    archived_path varchar not null,       -- unchanged copy, relative to CI_METRICS_HOME ('': not
+                                          -- archived, beyond the size limit)
     status varchar not null,              -- loaded | rejected | superseded
     rows_read bigint,
     rows_loaded bigint,
@@ -79,3 +87,82 @@ create table if not exists ops.validations (
 
 def ensure_ops(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(OPS_DDL)
+
+
+MESSAGE_LIMIT = 400
+"""Longest message kept about a file (ops.files, ops.rejects, the run record, the logs)."""
+VALUE_LIMIT = 60
+"""Longest offending value kept in ``ops.rejects.value``."""
+
+_DIGIT_RUN = re.compile(r"\d{5,}")  # any script's digits: an ID in Arabic-Indic digits is an ID
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return "*" * (len(run) - 2) + run[-2:]
+
+
+def mask_digit_runs(text: str) -> str:
+    """Every run of five or more digits (an ID, a phone number...) masked but its last two."""
+    return _DIGIT_RUN.sub(_mask_run, text)
+
+
+def printable(text: str) -> str:
+    """A name (a file's, a folder's) fit for a log line: control and direction characters removed."""
+    return _CONTROL.sub("?", text)
+
+
+def clean_message(text: object, limit: int = MESSAGE_LIMIT) -> str:
+    """A message fit for the ledger, the run record and the logs: IDs masked, control and
+    direction characters removed, at most ``limit`` characters."""
+    cleaned = mask_digit_runs(_CONTROL.sub(" ", str(text if text is not None else "")))
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _clean_series(values: pd.Series, limit: int) -> pd.Series:
+    """:func:`clean_message` over a column, vectorised."""
+    text = values.astype("string").fillna("")
+    text = text.str.replace(_CONTROL, " ", regex=True).str.replace(_DIGIT_RUN, _mask_run, regex=True)
+    long = text.str.len() > limit
+    return text.where(~long, text.str.slice(0, limit - 1) + "…")
+
+
+def record_file(con: duckdb.DuckDBPyConnection, row: dict[str, object]) -> None:
+    """One file in ``ops.files`` (its message cleaned)."""
+    row = {**row, "message": clean_message(row["message"]) if row.get("message") else None}
+    names = ", ".join(row)
+    con.execute(f"insert into ops.files ({names}) values ({', '.join('?' * len(row))})", list(row.values()))
+
+
+def record_file_rejection(
+    con: duckdb.DuckDBPyConnection, run_id: str, file_id: str | None, source: str, file_name: str, reason: str
+) -> str:
+    """A whole file rejected, in ``ops.rejects`` (no row, no column): the reason as stored."""
+    reason = clean_message(reason)
+    con.execute(
+        "insert into ops.rejects (run_id, file_id, source, file_name, reason) values (?, ?, ?, ?, ?)",
+        [run_id, file_id, source, file_name, reason],
+    )
+    return reason
+
+
+def record_row_rejections(con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame) -> None:
+    """Rejected rows in ``ops.rejects`` (columns run_id, file_id, source, file_name, row_number,
+    column_name, reason, value): reasons cleaned, values masked and cut short."""
+    if rejects.empty:
+        return
+    frame = rejects.assign(
+        reason=_clean_series(rejects["reason"], MESSAGE_LIMIT),
+        value=_clean_series(rejects["value"], VALUE_LIMIT),
+    )
+    con.register("_rejects", frame)
+    try:
+        con.execute(
+            """insert into ops.rejects
+                   (run_id, file_id, source, file_name, row_number, column_name, reason, value)
+               select run_id, file_id, source, file_name, row_number, column_name, reason, value
+               from _rejects"""
+        )
+    finally:
+        con.unregister("_rejects")

@@ -9,9 +9,6 @@ Python row by row for the check digit.
 from __future__ import annotations
 
 import hmac
-import os
-import secrets
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,13 +19,15 @@ _WEIGHTS = np.array([1, 2, 1, 2, 1, 2, 1, 2, 1], dtype=np.int64)
 
 
 def normalise_ids(raw: pd.Series) -> pd.Series:
-    """Text of an ID column -> 9-digit strings (leading zeros restored), or NA when not digits.
+    """Text of an ID column -> 9-digit strings (leading zeros restored), or NA when not 1-9
+    ASCII digits.
 
     Excel exports give numbers (``60912367.0``); some partners drop leading zeros.
     """
     text = raw.astype("string").str.strip()
     text = text.str.replace(r"\.0+$", "", regex=True)
-    digits = text.where(text.str.fullmatch(r"\d{1,9}").fillna(False))
+    # [0-9], not \d: \d also matches Arabic-Indic and other digits, which are not an ID's
+    digits = text.where(text.str.fullmatch(r"[0-9]{1,9}").fillna(False))
     return digits.str.zfill(9)
 
 
@@ -89,24 +88,8 @@ class Pseudonymiser:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Pseudonymiser:
+        """With the key guarded by :mod:`ci_metrics.ingest.key` (refused when it is not the key
+        of the data already published)."""
+        from ci_metrics.ingest.key import load_or_create_key
+
         return cls(load_or_create_key(settings))
-
-
-def load_or_create_key(settings: Settings) -> bytes:
-    """The key from CI_METRICS_PSEUDONYM_KEY, else the key file; a demo key is created
-    (owner-only permissions) when neither exists."""
-    if settings.pseudonym_key is not None:
-        return settings.pseudonym_key.get_secret_value().encode("utf-8")
-    path = settings.resolved_key_file
-    if path.exists():
-        return path.read_text(encoding="ascii").strip().encode("ascii")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="ascii").strip().encode("ascii")
-
-
-def key_file_is_private(path: Path) -> bool:
-    return path.exists() and (path.stat().st_mode & 0o077) == 0

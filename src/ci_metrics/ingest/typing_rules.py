@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ci_metrics.ingest.layouts import (
@@ -76,6 +77,32 @@ def _parse_datetimes(text: pd.Series, formats: list[str]) -> pd.Series:
     return out
 
 
+MAX_EXACT_INTEGER = 2**53 - 1
+"""Largest whole number stored exactly (an integer column's values pass through a double)."""
+_NOT_FINITE = r"[+-]?(?:inf|infinity|nan)"
+
+
+def _numbers(
+    text: pd.Series, present: pd.Series, reasons: pd.Series, not_a_number: str
+) -> tuple[pd.Series, pd.Series]:
+    """(values as Float64, reasons) of a numeric column: only finite numbers in ASCII digits
+    count (pandas reads no other digits; 'inf', 'nan' and 1e999 are rejected here)."""
+    numbers = pd.to_numeric(text, errors="coerce").astype("Float64")
+    finite = pd.Series(np.isfinite(numbers.to_numpy(dtype="float64", na_value=np.nan)), index=text.index)
+    failed = present & ~finite
+    reasons[failed] = not_a_number
+    if failed.any():
+        named = text[failed].str.fullmatch(_NOT_FINITE, case=False).fillna(False).astype(bool)
+        not_finite = failed & (numbers.notna() | named.reindex(text.index, fill_value=False))
+        reasons[not_finite] = "is not a finite number"
+    return numbers.where(finite), reasons
+
+
+def _ascii_only(text: pd.Series) -> pd.Series:
+    """True where the text holds only ASCII (dates and times are written in ASCII digits)."""
+    return text.str.fullmatch(r"[\x00-\x7f]*").fillna(True).astype(bool)
+
+
 def type_column(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(typed values, reason per row) for one column."""
     reasons = _empty_reasons(text.index)
@@ -94,16 +121,20 @@ def type_column(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series
         mapped[present & mapped.isna()] = spec.default_category
         return mapped, reasons
     if isinstance(spec, FlagColumn):
-        lookup = {v.lower(): True for v in spec.true_values} | {v.lower(): False for v in spec.false_values}
-        mapped = text.str.lower().map(lookup)
+        flags = {v.lower(): True for v in spec.true_values} | {v.lower(): False for v in spec.false_values}
+        mapped = text.str.lower().map(flags)
         bad = present & mapped.isna()
         allowed = " / ".join(spec.true_values + spec.false_values)
         reasons[bad] = f"is not one of {allowed}"
         return mapped.astype("boolean"), reasons
     if isinstance(spec, IntegerColumn):
-        numbers = pd.to_numeric(text, errors="coerce")
-        bad = present & (numbers.isna() | (numbers % 1 != 0))
-        reasons[bad] = "is not a whole number"
+        numbers, reasons = _numbers(text, present, reasons, "is not a whole number")
+        bad = reasons.notna() & present
+        fraction = present & ~bad & (numbers % 1 != 0)
+        reasons[fraction] = "is not a whole number"
+        huge = present & ~bad & ~fraction & (numbers.abs() > MAX_EXACT_INTEGER)
+        reasons[huge] = f"is out of range (beyond ±{MAX_EXACT_INTEGER:,})"
+        bad = bad | fraction | huge
         values = numbers.where(~bad).round().astype("Int64")
         if spec.allowed is not None:
             out = present & ~bad & ~values.isin(spec.allowed)
@@ -114,16 +145,16 @@ def type_column(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series
             reasons[present & ~bad & (values > spec.max)] = f"is above {spec.max}"
         return values, reasons
     if isinstance(spec, DecimalColumn):
-        numbers = pd.to_numeric(text, errors="coerce").astype("Float64")
-        bad = present & numbers.isna()
-        reasons[bad] = "is not a number"
+        numbers, reasons = _numbers(text, present, reasons, "is not a number")
+        bad = reasons.notna() & present
+        numbers = numbers.where(~bad)
         if spec.min is not None:
             reasons[present & ~bad & (numbers < spec.min)] = f"is below {spec.min}"
         if spec.max is not None:
             reasons[present & ~bad & (numbers > spec.max)] = f"is above {spec.max}"
         return numbers, reasons
     if isinstance(spec, (DateColumn, TimestampColumn)):
-        parsed = _parse_datetimes(text, spec.formats)
+        parsed = _parse_datetimes(text.where(_ascii_only(text)), spec.formats)
         bad = present & parsed.isna()
         hint = " or ".join(_format_hint(f) for f in spec.formats)
         reasons[bad] = (

@@ -39,6 +39,8 @@ def alert_text(record: RunRecord, settings: Settings) -> tuple[str, str]:
 
 
 def send_email(record: RunRecord, settings: Settings) -> None:
+    if not settings.smtp_host:
+        raise ValueError("no SMTP host: set CI_METRICS_SMTP_HOST to send alert e-mails")
     subject, body = alert_text(record, settings)
     msg = EmailMessage()
     msg["Subject"] = subject

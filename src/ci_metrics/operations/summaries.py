@@ -59,11 +59,11 @@ def print_run(
         console.print(f"  validation: {record.validation_status}")
     for w in record.warnings:
         console.print(f"    warning: {w}")
-    for f in record.failures:
-        console.print(f"  [red]failure[/red]: {f}")
+    for failure in record.failures:
+        console.print(f"  [red]failure[/red]: {failure}")
     if record.stale_sources:
-        for s in record.stale_sources:
-            console.print(f"  [yellow]stale[/yellow]: {s}")
+        for source in record.stale_sources:
+            console.print(f"  [yellow]stale[/yellow]: {source}")
     if record.data_docs:
         console.print(f"  data docs: file://{record.data_docs}")
     if record.published:

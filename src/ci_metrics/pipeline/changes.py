@@ -10,7 +10,6 @@ version. The fingerprint of each publish is kept in ``ops.publications``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -18,57 +17,77 @@ import duckdb
 from ci_metrics import __version__
 from ci_metrics.ingest.inbox import IGNORED_PREFIXES, IN_PROGRESS_SUFFIXES, inbox_files, sha256_of
 from ci_metrics.ingest.layouts import BUNDLED_LAYOUTS
+from ci_metrics.operations.runs import RunRecord, StageRecord
+from ci_metrics.pipeline.tracker import StageOutcome, run_logger
 from ci_metrics.publish.validation import SUITES_DIR
 from ci_metrics.settings import Settings
 
 
 def code_fingerprint(settings: Settings) -> str:
+    """A digest of every file of "the code", each named by its place in its own folder: the
+    same project copied elsewhere has the same fingerprint; a change to any file changes it."""
     project = settings.dbt_project_dir
-    roots = [
-        project / "models",
-        project / "seeds",
-        project / "macros",
-        project / "tests" / "dbt",
-        project / "dbt_project.yml",
-        SUITES_DIR,
-        settings.agreements_dir,
-        BUNDLED_LAYOUTS,
-    ]
+    roots = {
+        "models": project / "models",
+        "seeds": project / "seeds",
+        "macros": project / "macros",
+        "tests/dbt": project / "tests" / "dbt",
+        "dbt_project.yml": project / "dbt_project.yml",
+        "expectations": SUITES_DIR,
+        "agreements": settings.agreements_dir,
+        "layouts": BUNDLED_LAYOUTS,
+    }
     if settings.layouts_dir:
-        roots.append(settings.layouts_dir)
+        roots["local layouts"] = settings.layouts_dir
     digest = hashlib.sha256(__version__.encode())
-    for root in roots:
-        paths = (
-            [root]
-            if root.is_file()
-            else sorted(p for p in root.rglob("*") if p.is_file())
-            if root.exists()
-            else []
-        )
+    for label, root in roots.items():
+        paths = [root] if root.is_file() else sorted(root.rglob("*")) if root.exists() else []
         for path in paths:
-            if "__pycache__" in path.parts:
-                continue
-            digest.update(
-                str(path.relative_to(project) if path.is_relative_to(project) else path.name).encode()
-            )
-            digest.update(path.read_bytes())
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"{label}/{path.relative_to(root).as_posix()}".encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-@dataclass
-class Changes:
+class Changes(StageOutcome):
+    """What the scan found: new files (by their bytes) and whether the code changed."""
+
     new_files: int
     known_files: int
     code_changed: bool
     last_run_id: str | None
+    fingerprint: str
 
     @property
     def nothing_new(self) -> bool:
         return self.new_files == 0 and not self.code_changed
 
+    def into(self, record: RunRecord, entry: StageRecord) -> None:
+        entry.detail = f"{self.new_files} new files, {self.known_files} known" + (
+            ", code changed" if self.code_changed else ""
+        )
+        if not self.nothing_new:
+            return
+        record.status = "succeeded"
+        record.counts.update(
+            files_seen=self.known_files,
+            files_loaded=0,
+            files_skipped=self.known_files,
+            files_rejected=0,
+            rows_loaded=0,
+            rows_rejected=0,
+        )
+        record.message = (
+            f"nothing new since run {self.last_run_id}: the published "
+            "warehouse, extracts and report are unchanged"
+        )
+        run_logger().info("run %s: %s", record.run_id, record.message)
 
-def detect_changes(settings: Settings, inbox: Path, fingerprint: str) -> Changes:
-    """Compare the inbox and the CBS folder with the published ledger (read-only)."""
+
+def detect_changes(settings: Settings, inbox: Path, fingerprint: str | None = None) -> Changes:
+    """Compare the inbox and the CBS folder with the published ledger (read-only), and the
+    code's fingerprint (``fingerprint``, default: computed now) with the last publish's."""
+    fingerprint = fingerprint or code_fingerprint(settings)
     candidates = [
         p
         for _, p in inbox_files(inbox)
@@ -76,7 +95,13 @@ def detect_changes(settings: Settings, inbox: Path, fingerprint: str) -> Changes
     ]
     candidates += sorted(settings.cbs_dir.glob("*.xlsx")) if settings.cbs_dir.exists() else []
     if not settings.warehouse_path.exists():
-        return Changes(len(candidates), 0, True, None)
+        return Changes(
+            new_files=len(candidates),
+            known_files=0,
+            code_changed=True,
+            last_run_id=None,
+            fingerprint=fingerprint,
+        )
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
         known = {r[0] for r in con.execute("select file_id from ops.files").fetchall()}
@@ -90,7 +115,13 @@ def detect_changes(settings: Settings, inbox: Path, fingerprint: str) -> Changes
         con.close()
     new = sum(1 for p in candidates if sha256_of(p) not in known)
     last_run, last_print = last[0] if last else (None, None)
-    return Changes(new, len(candidates) - new, last_print != fingerprint, last_run)
+    return Changes(
+        new_files=new,
+        known_files=len(candidates) - new,
+        code_changed=last_print != fingerprint,
+        last_run_id=last_run,
+        fingerprint=fingerprint,
+    )
 
 
 def record_publication(con: duckdb.DuckDBPyConnection, run_id: str, fingerprint: str) -> None:

@@ -1,30 +1,39 @@
 """Validating a build with Great Expectations before it is published.
 
-How GX reads DuckDB: GX Core 1.x has no DuckDB data source, and its generic SQL data
-source (SQLAlchemy) does not work with DuckDB. Each suite therefore names the SQL that
-selects what it validates; DuckDB runs it on the build copy and hands GX the result as a
-pandas DataFrame (GX's pandas data source, one whole-DataFrame batch per suite). The
-figures behind this choice are in the README ("How validation reads DuckDB").
+GX audits the data as it arrives (volumes against the previous load, year-on-year jumps,
+the plausibility of partner files); dbt tests hold the structural truths of each model.
+Which rule lives where is written once, in ``expectations/README.md``.
 
-Suites live in ``expectations/*.yml``; results go to ``ops.validations`` and to GX Data
-Docs under ``CI_METRICS_HOME/validation``.
+A suite (``expectations/*.yml``) names a relation of the build copy (a model of the dbt
+``audit`` layer written for it, a staging model or a raw table) and the columns it
+validates: no SQL lives in a suite, and none is assembled here. GX Core 1.x has no DuckDB
+data source, so DuckDB reads those columns (its relational API) and hands GX a pandas
+DataFrame (GX's pandas data source, one whole-DataFrame batch per suite); the figures behind
+this choice are in the README ("How validation reads DuckDB"). A threshold that is a
+setting is written ``{setting: <name>}`` in the suite and resolved from
+:class:`~ci_metrics.settings.Settings`.
+
+Results go to ``ops.validations`` and to GX Data Docs under ``CI_METRICS_HOME/validation``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ci_metrics.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
@@ -33,23 +42,89 @@ log = logging.getLogger(__name__)
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
 
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "audit")
+"""Schemas a suite may read: what ingestion loads and what dbt builds."""
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
+
+# Kwargs that name the columns an expectation reads (GX's names).
+COLUMN_KWARGS = ("column", "column_A", "column_B")
+COLUMN_LIST_KWARGS = ("column_list",)
+
+
+class SettingRef(BaseModel):
+    """A kwarg whose value is a numeric setting: ``min_value: {setting: volume_drop_warning}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    setting: str
+
+    @field_validator("setting")
+    @classmethod
+    def _numeric_setting(cls, name: str) -> str:
+        known = Settings.model_fields.get(name)
+        if known is None or known.annotation not in (int, float):
+            numeric = sorted(k for k, f in Settings.model_fields.items() if f.annotation in (int, float))
+            raise ValueError(f"{name!r} is not a numeric setting; one of: {', '.join(numeric)}")
+        return name
+
+    def resolve(self, settings: Settings) -> float:
+        return float(getattr(settings, self.setting))
+
+
+Scalar = StrictBool | int | float | str | None
+KwargValue = SettingRef | Scalar | list[Scalar]
+
 
 class ExpectationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str = Field(pattern=r"^expect_[a-z0-9_]+$")
-    kwargs: dict[str, Any] = Field(default_factory=dict)
+    kwargs: dict[str, KwargValue] = Field(default_factory=dict)
     severity: Literal["critical", "warning"]
     notes: str | None = None
 
+    def columns(self) -> set[str]:
+        """The columns the expectation reads."""
+        named = {str(self.kwargs[k]) for k in COLUMN_KWARGS if k in self.kwargs}
+        for key in COLUMN_LIST_KWARGS:
+            value = self.kwargs.get(key)
+            if isinstance(value, list):
+                named.update(str(v) for v in value)
+        return named
+
+    def resolved_kwargs(self, settings: Settings) -> dict[str, Any]:
+        """The kwargs GX receives: every ``{setting: name}`` replaced by the setting's value."""
+        return {k: v.resolve(settings) if isinstance(v, SettingRef) else v for k, v in self.kwargs.items()}
+
 
 class SuiteSpec(BaseModel):
-    """One expectation suite and the SQL that selects the data it validates."""
+    """One expectation suite: the relation it validates, the columns it reads, its expectations."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = ""
-    target: str
+    relation: str = Field(description="schema.table of the build copy, e.g. audit.file_volumes")
+    columns: list[Identifier] = Field(min_length=1)
     expectations: list[ExpectationSpec] = Field(min_length=1)
+
+    @field_validator("relation")
+    @classmethod
+    def _a_relation_not_sql(cls, value: str) -> str:
+        schema, dot, table = value.partition(".")
+        if not (dot and schema in SCHEMAS and table and table.isidentifier() and table == table.lower()):
+            raise ValueError(
+                f"{value[:60]!r} is not a relation: a suite names schema.table (schema one of "
+                f"{', '.join(SCHEMAS)}); the SQL that shapes what GX validates is a dbt model "
+                "in models/audit/"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _expectations_read_listed_columns(self) -> SuiteSpec:
+        used: set[str] = set().union(*(e.columns() for e in self.expectations))
+        missing = sorted(used - set(self.columns))
+        if missing:
+            raise ValueError(f"expectations read columns not in `columns`: {', '.join(missing)}")
+        return self
 
 
 def load_suites(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
@@ -106,22 +181,10 @@ class ValidationReport:
         return "passed with warnings" if self.warnings else "passed"
 
 
-def _render(sql: str, knobs: dict[str, Any]) -> str:
-    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: str(knobs[m.group(1)]), sql)
-
-
-def _render_kwargs(kwargs: dict[str, Any], knobs: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in kwargs.items():
-        if isinstance(value, str) and re.fullmatch(r"\{\{\s*\w+\s*\}\}", value):
-            value = float(_render(value, knobs))
-        out[key] = value
-    return out
-
-
-def _table_of(sql: str) -> str:
-    found = re.findall(r"\b(?:from|join)\s+((?:raw|ops|marts|staging|intermediate)\.\w+)", sql)
-    return ", ".join(dict.fromkeys(found)) or "query"
+def read_target(con: duckdb.DuckDBPyConnection, spec: SuiteSpec) -> pd.DataFrame:
+    """The suite's columns of its relation, as a DataFrame (DuckDB's relational API: no SQL text)."""
+    columns = [duckdb.ColumnExpression(name) for name in spec.columns]
+    return con.table(spec.relation).select(*columns).df()
 
 
 def validate_build(
@@ -132,18 +195,14 @@ def validate_build(
 ) -> ValidationReport:
     """Run every suite against ``warehouse`` (the build copy) and store the results there."""
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.metadata_types import FailureSeverity
 
     started = time.perf_counter()
     suites = suites if suites is not None else load_suites()
-    knobs = {
-        "volume_drop_warning": settings.volume_drop_warning,
-        "jump_threshold_points": settings.jump_threshold_points,
-    }
     settings.validation_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(settings.validation_dir))
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     datasource = context.data_sources.add_or_update_pandas("warehouse")
     report = ValidationReport()
@@ -153,19 +212,19 @@ def validate_build(
         # peaks at the largest target, not at the sum of all of them.
         for spec in suites:
             try:
-                frame = con.sql(_render(spec.target, knobs)).df()
+                frame = read_target(con, spec)
             except duckdb.Error as exc:
                 report.outcomes.append(
                     ExpectationOutcome(
                         spec.name,
-                        _table_of(spec.target),
-                        "target query",
-                        {},
+                        spec.relation,
+                        "read relation",
+                        {"column_list": spec.columns},
                         False,
                         "critical",
                         None,
                         None,
-                        f"the suite's target query failed: {exc}".splitlines()[0],
+                        f"the suite's relation could not be read: {exc}".splitlines()[0],
                     )
                 )
                 continue
@@ -183,13 +242,13 @@ def validate_build(
                 expectations=[
                     ExpectationConfiguration(
                         type=e.type,
-                        kwargs=_render_kwargs(e.kwargs, knobs),
-                        severity=e.severity,
+                        kwargs=e.resolved_kwargs(settings),
+                        severity=FailureSeverity(e.severity),
                         meta={"notes": e.notes} if e.notes else {},
                     ).to_domain_obj()
                     for e in spec.expectations
                 ],
-                meta={"description": spec.description, "target": spec.target},
+                meta={"description": spec.description, "relation": spec.relation, "columns": spec.columns},
             )
             suite = context.suites.add_or_update(suite)
             definition = context.validation_definitions.add_or_update(
@@ -201,9 +260,10 @@ def validate_build(
                 run_id=gx.RunIdentifier(run_name=run_id),
             )
             del frame
-            target = _table_of(spec.target)
             for item in result.results:
                 config = item.expectation_config
+                if config is None:  # GX returns each result with its configuration
+                    raise RuntimeError(f"suite {spec.name}: a GX result without its expectation")
                 res = item.result or {}
                 partial = res.get("partial_unexpected_list") or []
                 observed = res.get("observed_value")
@@ -214,7 +274,7 @@ def validate_build(
                 report.outcomes.append(
                     ExpectationOutcome(
                         suite=spec.name,
-                        target=target,
+                        target=spec.relation,
                         expectation=config.type,
                         kwargs={k: v for k, v in config.kwargs.items() if k != "batch_id"},
                         success=bool(item.success),
@@ -235,8 +295,6 @@ def validate_build(
 
 
 def _store(con: duckdb.DuckDBPyConnection, run_id: str, report: ValidationReport) -> None:
-    import json
-
     from ci_metrics.ingest.ledger import ensure_ops
 
     ensure_ops(con)

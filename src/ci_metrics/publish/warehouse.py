@@ -8,6 +8,9 @@
 - One run at a time: an ``flock`` on ``warehouse/run.lock``. The kernel releases it when
   the process dies, even by SIGKILL, so no stale lock is ever left behind. Build files
   left by a killed run are removed by the next run.
+
+Callers go through :func:`ci_metrics.publish.cycle.publish_cycle`, which puts these steps in
+their order (lock, clean, copy, publish or discard); only reading is done from here directly.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import duckdb
 from ci_metrics.settings import Settings
 
 
-class RunInProgress(RuntimeError):
+# N818: the name reads as the state it reports, like pipeline.tracker.RunFailed.
+class RunInProgress(RuntimeError):  # noqa: N818
     """Another run holds the warehouse lock."""
 
 

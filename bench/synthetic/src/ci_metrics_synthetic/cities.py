@@ -164,7 +164,8 @@ def generate_cities(
         )
     summary.seconds = round(time.perf_counter() - t0, 2)
     say(
-        f"[generate] {k} cities, {summary.files} files, {summary.bytes / 1e6:.1f} MB in {summary.seconds:.1f}s -> {out}"
+        f"[generate] {k} cities, {summary.files} files, {summary.bytes / 1e6:.1f} MB "
+        f"in {summary.seconds:.1f}s -> {out}"
     )
     return summary
 

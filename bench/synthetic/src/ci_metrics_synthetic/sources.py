@@ -154,6 +154,11 @@ def hebrew_year(spring_year: int) -> str:
     return "".join(letters[:-1]) + '"' + letters[-1]
 
 
+def _yes_no(flags: np.ndarray, applies: np.ndarray) -> np.ndarray:
+    """כן / לא where the question applies (grade 12 for the bagrut columns), empty elsewhere."""
+    return np.where(applies, np.where(flags, "כן", "לא"), "")
+
+
 def _dups(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     """Row order with some rows repeated at a random later place."""
     order = rng.permutation(n)
@@ -354,7 +359,6 @@ class CityBuilder:
                 units[upper] = np.where(lm[upper] > q5, "5", np.where(lm[upper] > q4, "4", "3"))
                 units[upper & (rng.random(m) < 0.08)] = ""
             is12 = grade == 12
-            yes_no = lambda b: np.where(is12, np.where(b, "כן", "לא"), "")  # noqa: E731
             # traps: mistyped IDs, repeated rows
             bad = rng.random(m) < 0.003
             ids_w = ids.copy()
@@ -366,8 +370,8 @@ class CityBuilder:
                 "מספר זהות תלמיד": ids_w,
                 "שכבה": GRADES[grade - 7].astype(object),
                 "מין": SEX_HE[sex].astype(object),
-                "זכאות לבגרות": yes_no(eligible),
-                "עמידה בדרישות סף של האוניברסיטאות": yes_no(univ),
+                "זכאות לבגרות": _yes_no(eligible, is12),
+                "עמידה בדרישות סף של האוניברסיטאות": _yes_no(univ, is12),
                 "יחידות לימוד מתמטיקה": units,
                 "נשר": np.where(drop, "כן", "לא"),
                 "_pid": pid,

@@ -10,7 +10,8 @@ import duckdb
 
 from ci_metrics.ingest.cbs import load_cbs
 from ci_metrics.ingest.cbs.layout import CbsLayoutError
-from ci_metrics.ingest.inbox import FileOutcome, Ingestor, sha256_of
+from ci_metrics.ingest.filesystem import ReceivedFile, kind_of, receive
+from ci_metrics.ingest.inbox import FileOutcome, Ingestor
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,8 @@ SOURCE = "cbs"
 
 def _tables_exist(con: duckdb.DuckDBPyConnection) -> bool:
     n = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name like 'cbs_%'"
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name like 'cbs_%'"
     ).fetchall()[0][0]
     return n >= 2
 
@@ -47,11 +49,12 @@ def _rows_per_file(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def ingest_cbs(ingestor: Ingestor, cbs_dir: Path) -> list[FileOutcome]:
     con = ingestor.con
-    paths = sorted(p for p in cbs_dir.glob("*.xlsx") if p.is_file())
+    paths = sorted(p for p in cbs_dir.glob("*.xlsx") if kind_of(p.lstat().st_mode) is None)
     if not paths:
         log.warning("no CBS workbook in %s", cbs_dir)
         return []
-    ids = {p: sha256_of(p) for p in paths}
+    received: dict[Path, ReceivedFile] = {p: receive(p, ingestor.limits.max_file_bytes) for p in paths}
+    ids = {p: r.sha256 for p, r in received.items()}
     known = {r[0] for r in con.execute("select file_id from ops.files where source = ?", [SOURCE]).fetchall()}
     new = [p for p in paths if ids[p] not in known]
     if not new and _tables_exist(con):
@@ -67,7 +70,7 @@ def ingest_cbs(ingestor: Ingestor, cbs_dir: Path) -> list[FileOutcome]:
         ]
     outcomes = []
     try:
-        counts = load_cbs(con, cbs_dir, ingestor.run_id)
+        counts = load_cbs(con, cbs_dir, ingestor.run_id, limits=ingestor.limits)
         message = ", ".join(f"{t}: {n} rows" for t, n in counts.items())
         status = "loaded"
     except CbsLayoutError as exc:
@@ -84,11 +87,12 @@ def ingest_cbs(ingestor: Ingestor, cbs_dir: Path) -> list[FileOutcome]:
             rows_loaded=per_file.get(ids[path], 0),
             message=message,
         )
-        archived = ingestor.archive(SOURCE, path, ids[path])
+        data = received[path].data
+        archived = None if data is None else ingestor.archive(SOURCE, path.name, ids[path], data)
         con.execute("begin transaction")
         if status == "rejected":
             ingestor._reject_whole(outcome, message)
-        ingestor._ledger(outcome, path, archived, None, {})
+        ingestor._ledger(outcome, received[path].size, archived, None, {})
         con.execute("commit")
         outcomes.append(outcome)
     return outcomes

@@ -43,7 +43,9 @@ from ci_metrics.ingest.cbs.workbook import (
     read_sheets,
     sheets_for,
 )
-from ci_metrics.ingest.inbox import sha256_of
+from ci_metrics.ingest.filesystem import kind_of, sha256_of
+from ci_metrics.ingest.ledger import printable
+from ci_metrics.ingest.limits import InputLimits
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +97,21 @@ def table_columns(spec: WorkbookSpec) -> list[tuple[str, str]]:
 class _Workbook:
     """One workbook being read against its spec."""
 
-    def __init__(self, path: Path, spec: WorkbookSpec, run_id: str, file_id: str | None = None):
+    def __init__(
+        self,
+        path: Path,
+        spec: WorkbookSpec,
+        run_id: str,
+        file_id: str | None = None,
+        limits: InputLimits | None = None,
+    ):
         self.path, self.spec, self.run_id = path, spec, run_id
         self.file_name = path.name
         self.file_id = file_id or sha256_of(path)
         match = spec.match_file(self.file_name)
         edition = match.groupdict().get("edition") if match else None
         self.edition = int(edition) if edition else None
-        self.raw = read_sheets(path)
+        self.raw = read_sheets(path, limits)
         self._sheets: dict[str, Sheet] = {}
 
     def sheet(self, name: str) -> Sheet:
@@ -144,23 +153,23 @@ class _Workbook:
         code = self.resolve(ident.code_field, [sheet])
         fallback = self.resolve(ident.code_fallback_field, [sheet]) if ident.code_fallback_field else None
         status = None
-        if ident.regional_council_status:
-            status = self.resolve(ident.status_field, [sheet])  # type: ignore[arg-type]
+        if ident.regional_council_status and ident.status_field:  # the layout requires both
+            status = self.resolve(ident.status_field, [sheet])
         rc_rx = re.compile(ident.regional_council_status) if ident.regional_council_status else None
         assert code is not None
         found: dict[str, tuple[int, int, bool]] = {}
         for r in range(sheet.data_start, len(sheet.values)):
             cell = clean_cell(sheet.cell(r, code.column.index), "code")
-            if cell.status in ("value", "low_reliability"):
-                number, is_rc = int(cell.value), False  # type: ignore[arg-type]
+            if cell.status in ("value", "low_reliability") and isinstance(cell.value, int):
+                number, is_rc = cell.value, False
                 if status is not None and rc_rx is not None:
                     text = clean_cell(sheet.cell(r, status.column.index), "text").value
                     is_rc = bool(text and rc_rx.search(str(text)))
             elif fallback is not None and cell.status == "blank":
                 fb = clean_cell(sheet.cell(r, fallback.column.index), "integer")
-                if fb.status != "value":
+                if fb.status != "value" or not isinstance(fb.value, int):
                     continue
-                number, is_rc = int(fb.value), True  # type: ignore[arg-type]
+                number, is_rc = fb.value, True
             else:
                 continue  # not a row of an authority (blank line, footnote, total)
             key = str(number) if is_rc else f"{number:04d}"
@@ -258,7 +267,7 @@ class _Workbook:
                         unit=field.unit,
                         data_year=year,
                         data_period=period,
-                        value=None if cell.value is None else float(cell.value),  # type: ignore[arg-type]
+                        value=None if cell.value is None else float(cell.value),
                         value_status=cell.status,
                         raw_value=cell.raw,
                         source_sheet=res.sheet.strip(),
@@ -286,8 +295,8 @@ class _Workbook:
                 for name in spec.fields:
                     if name == ident.code_field:
                         continue
-                    cell = per_field.get(name, {}).get(key)
-                    record[name] = None if cell is None else cell.value
+                    found = per_field.get(name, {}).get(key)
+                    record[name] = None if found is None else found.value
                 for out, ref in spec.year_columns.items():
                     res = resolved.get(ref)
                     record[out] = None if res is None else res.year
@@ -314,7 +323,13 @@ def find_workbooks(cbs_dir: Path, layout: CbsLayout) -> dict[str, list[Path]]:
         raise CbsLayoutError(f"CBS folder {cbs_dir} does not exist")
     found: dict[str, list[Path]] = {spec.name: [] for spec in layout.workbooks}
     for path in sorted(cbs_dir.iterdir()):
-        if not path.is_file() or path.suffix.lower() not in WORKBOOK_SUFFIXES or path.name.startswith("~$"):
+        if path.suffix.lower() not in WORKBOOK_SUFFIXES or path.name.startswith("~$"):
+            continue
+        problem = kind_of(path.lstat().st_mode)
+        if problem is not None:  # a link, a pipe: never followed, never read
+            log.warning(
+                "CBS folder %s: %s %s, not a regular file: ignored", cbs_dir, printable(path.name), problem
+            )
             continue
         spec = next((s for s in layout.workbooks if s.match_file(path.name)), None)
         if spec is None:
@@ -345,6 +360,7 @@ def load_cbs(
     cbs_dir: Path,
     run_id: str,
     layout: CbsLayout | None = None,
+    limits: InputLimits | None = None,
 ) -> dict[str, int]:
     """(Re)create the raw CBS tables from the workbooks of ``cbs_dir``; rows per table.
 
@@ -371,7 +387,7 @@ def load_cbs(
             if file_id in seen:  # the same bytes under another name
                 continue
             seen.add(file_id)
-            parts.append(_Workbook(path, spec, run_id, file_id).frame())
+            parts.append(_Workbook(path, spec, run_id, file_id, limits).frame())
         frames[spec.table] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     own_transaction = True

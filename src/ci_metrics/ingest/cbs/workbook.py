@@ -19,6 +19,7 @@ flattened header ``<section> | <level 1> | <level 2>`` and the column's data yea
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
@@ -26,8 +27,13 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl.utils import get_column_letter
+from pandas.io.parsers import TextParser  # type: ignore[attr-defined]  # read_excel's parser; not in pandas-stubs
 
 from ci_metrics.ingest.cbs.layout import CbsLayoutError, FieldSpec, WorkbookSpec
+from ci_metrics.ingest.filesystem import receive
+from ci_metrics.ingest.limits import InputLimits, too_large
+from ci_metrics.ingest.readers import UnreadableFileError
+from ci_metrics.ingest.readers import read_sheets as read_workbook_sheets
 
 # --------------------------------------------------------------------------- text
 
@@ -239,13 +245,37 @@ class Sheet:
         return line[col] if col < len(line) else None
 
 
-def read_sheets(path: Path) -> dict[str, list[list[object]]]:
-    """Every sheet of a workbook as rows of raw cell values (python-calamine, fast)."""
+def _excel_cell(value: object) -> object:
+    """A cell as ``pandas.read_excel`` gives it (whole floats as int, dates as datetimes)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def read_sheets(path: Path, limits: InputLimits | None = None) -> dict[str, list[list[object]]]:
+    """Every sheet of a workbook as rows of raw cell values: held to the input limits, parsed
+    by python-calamine in the isolated worker, typed as ``pandas.read_excel(header=None)``."""
+    limits = limits or InputLimits.from_settings()
     try:
-        frames = pd.read_excel(path, sheet_name=None, header=None, engine="calamine")
-    except Exception as exc:
+        received = receive(path, limits.max_file_bytes)
+        if received.data is None:
+            raise UnreadableFileError(too_large(received.size, limits))
+        sheets = read_workbook_sheets(
+            received.data, "all", limits, zipped=path.suffix.lower() in (".xlsx", ".xlsm")
+        )
+    except (UnreadableFileError, OSError) as exc:
         raise CbsLayoutError(f"{path.name}: not a readable workbook: {exc}") from exc
-    return {name: frame.astype(object).to_numpy().tolist() for name, frame in frames.items()}
+    out: dict[str, list[list[object]]] = {}
+    for name, rows in sheets:
+        data = [[_excel_cell(c) for c in row] for row in rows]
+        try:
+            frame = TextParser(data, header=None, skip_blank_lines=False).read() if data else pd.DataFrame()
+        except pd.errors.EmptyDataError:
+            frame = pd.DataFrame()
+        out[name] = frame.astype(object).to_numpy().tolist()
+    return out
 
 
 def _matches_any(text: str, spec: FieldSpec) -> bool:
@@ -354,6 +384,9 @@ def analyse_sheet(name: str, values: list[list[object]], spec: WorkbookSpec, fil
                 inherited_top = inherited_top or k == 0
             else:
                 parts.append("")
+        year: int | None
+        period: str | None
+        source: str | None
         if explicit:
             year, period, source = explicit[0], explicit[1], "column"
         elif inherited_top and group_year:

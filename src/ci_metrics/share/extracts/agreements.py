@@ -86,7 +86,9 @@ class PeriodSelection(_Strict):
     def describe(self) -> str:
         if self.latest is not None:
             return f"latest {self.latest}"
-        return f"{self.from_period if self.from_period is not None else '…'}–{self.to_period if self.to_period is not None else '…'}"
+        first = self.from_period if self.from_period is not None else "…"
+        last = self.to_period if self.to_period is not None else "…"
+        return f"{first}–{last}"
 
 
 class Agreement(_Strict):
@@ -147,7 +149,8 @@ class Agreement(_Strict):
             raise ValueError(f"expires_on ({self.expires_on}) is before valid_from ({self.valid_from})")
         if self.exact_value_min_count < self.min_cell_size:
             raise ValueError(
-                f"exact_value_min_count ({self.exact_value_min_count}) is below min_cell_size ({self.min_cell_size})"
+                f"exact_value_min_count ({self.exact_value_min_count}) "
+                f"is below min_cell_size ({self.min_cell_size})"
             )
         return self
 
@@ -207,7 +210,8 @@ def load_agreement(path: Path) -> Agreement:
         raise AgreementError(f"{path}: invalid agreement: {exc}") from exc
     if agreement.partner_id != path.stem:
         raise AgreementError(
-            f"{path}: invalid agreement: partner_id '{agreement.partner_id}' differs from the file name '{path.stem}'"
+            f"{path}: invalid agreement: partner_id '{agreement.partner_id}' "
+            f"differs from the file name '{path.stem}'"
         )
     return agreement
 

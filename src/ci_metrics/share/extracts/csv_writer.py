@@ -21,6 +21,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import SupportsFloat
 
 import pandas as pd
 
@@ -63,7 +64,9 @@ def format_number(x: object) -> str:
         return "1" if x else "0"
     if isinstance(x, int):
         return str(x)
-    f = float(x)  # numpy numbers
+    if not isinstance(x, SupportsFloat):
+        raise TypeError(f"not a number in a numeric column: {x!r}")
+    f = float(x)  # floats, numpy numbers
     if math.isnan(f):
         return ""
     if math.isinf(f):

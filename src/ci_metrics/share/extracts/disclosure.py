@@ -280,7 +280,7 @@ def apply_disclosure_control(
         for i in range(len(df)):
             if c.ind[i] == spec.source_indicator and c.dim[i] == spec.dimension:
                 src_lookup.setdefault(group_keys[i][1:], {})[c.dval[i]] = i
-        for i in np.flatnonzero(c.ind == indicator):
+        for i in np.flatnonzero(c.ind == indicator).tolist():
             cells = src_lookup.get(group_keys[i][1:], {})
             src = [cells.get(v) for v in spec.dimension_values]
             if any(s is None for s in src) or any(c.reason[s] for s in src):
@@ -307,11 +307,10 @@ def apply_disclosure_control(
             for x, w in zip(arr, withheld, strict=False)
         ]
     if "unweighted_count" in df.columns:
-        unw = pd.to_numeric(df["unweighted_count"], errors="coerce").astype("Float64")
-        unw[withheld] = pd.NA
+        unw = pd.to_numeric(df["unweighted_count"], errors="coerce").astype("Float64").mask(withheld)
         df["unweighted_count"] = unw.astype("Int64") if _all_integral(unw) else unw
     df["suppressed"] = pd.Series(c.reason, dtype=object)
-    df["value_decimals"] = pd.Series(np.where(withheld, pd.NA, decimals), dtype="Int64")
+    df["value_decimals"] = pd.Series(decimals, dtype="Int64").mask(withheld)
     return df
 
 

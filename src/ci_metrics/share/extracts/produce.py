@@ -137,7 +137,7 @@ def build_partner_frame(values: pd.DataFrame, indicators: pd.DataFrame, agreemen
     )
     protected = protected[wanted]
     keep = pd.Series(False, index=protected.index)
-    for indicator, rows in protected.groupby("indicator_id"):
+    for _indicator, rows in protected.groupby("indicator_id"):
         periods = agreement.select_periods(rows["period"].astype(int).unique())
         keep.loc[rows.index] = rows["period"].astype(int).isin(periods)
     out = protected[keep].copy()
@@ -160,16 +160,21 @@ def sort_cells(df: pd.DataFrame) -> pd.DataFrame:
     """Stable order independent of the warehouse's row order and of any locale:
     indicator, period, locality, dimension (total, school, gender, community, neighborhood,
     age_group), value ('unknown' last, others by code point)."""
+    indicators = [str(v) for v in df["indicator_id"]]
+    periods = [int(v) for v in df["period"]]
+    localities = [int(v) for v in df["locality_code"]]
+    dimensions = [str(v) for v in df["dimension"]]
+    dimension_values = [str(v) for v in df["dimension_value"]]
     keys = sorted(
         range(len(df)),
         key=lambda r: (
-            str(df["indicator_id"].iat[r]),
-            int(df["period"].iat[r]),
-            int(df["locality_code"].iat[r]),
-            _DIM_ORDER.get(str(df["dimension"].iat[r]), len(_DIM_ORDER)),
-            str(df["dimension"].iat[r]),
-            str(df["dimension_value"].iat[r]) == "unknown",
-            str(df["dimension_value"].iat[r]),
+            indicators[r],
+            periods[r],
+            localities[r],
+            _DIM_ORDER.get(dimensions[r], len(_DIM_ORDER)),
+            dimensions[r],
+            dimension_values[r] == "unknown",
+            dimension_values[r],
         ),
     )
     return df.iloc[keys].reset_index(drop=True)
@@ -256,7 +261,8 @@ def produce_extracts(
     for item in selected:
         if isinstance(item, str):
             known = ", ".join(sorted(by_id)) or "none"
-            msg = f"no agreement for partner '{item}' in {agreements_dir or 'the default agreements dir'} (known: {known})"
+            where = agreements_dir or "the default agreements dir"
+            msg = f"no agreement for partner '{item}' in {where} (known: {known})"
             log.error(msg)
             results.append(PartnerExtractResult(item, "not_found", msg))
             continue

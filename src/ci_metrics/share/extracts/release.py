@@ -40,7 +40,7 @@ def extract_into_pending(
 
 def release(pending: Path, extracts_dir: Path) -> list[Path]:
     """Move every ``<partner>/<date>`` folder of ``pending`` into place; returns them."""
-    released = []
+    released: list[Path] = []
     if not pending.exists():
         return released
     for partner in sorted(p for p in pending.iterdir() if p.is_dir()):

@@ -18,13 +18,7 @@ from pathlib import Path
 import duckdb
 
 from ci_metrics.share.folders import replace_dir
-from ci_metrics.share.report.data import (
-    ReportData,
-    ReportError,
-    load_public_agreement,
-    load_report_data,
-    shown_and_suppressed,
-)
+from ci_metrics.share.report.data import ReportData, ReportError, load_public_agreement, load_report_data
 from ci_metrics.share.report.pdf import html_to_pdf
 from ci_metrics.share.report.render import render_html
 
@@ -97,7 +91,7 @@ def build_report(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-    shown, suppressed = shown_and_suppressed(data)
+    shown, suppressed = data.shown_and_suppressed()
     result = ReportResult(
         directory=final,
         index_html=final / INDEX_NAME,

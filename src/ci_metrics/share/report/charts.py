@@ -29,7 +29,8 @@ SERIES = "#1d4f86"
 BASELINE = "#4b5563"
 TARGET = "#8a3f00"
 FUTURE = "#f4f6f8"
-HALO = 'stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'  # labels stay legible over lines
+# A white outline under chart labels: they stay legible over lines.
+HALO = 'stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
 
 STATUS_COLOURS: dict[str, dict[str, str]] = {
     labels.STATUS_ACHIEVED: {"fg": "#1b6232", "bg": "#e4f2e8"},
@@ -82,13 +83,15 @@ def status_icon(status: str, size: int = 18) -> Markup:
         )
     elif status == labels.STATUS_OFF_TRACK:
         body = (
-            f'<path d="M10 1.5 19 18 1 18 Z" fill="{fg}" stroke="{fg}" stroke-width="1" stroke-linejoin="round"/>'
+            f'<path d="M10 1.5 19 18 1 18 Z" fill="{fg}" stroke="{fg}" stroke-width="1" '
+            'stroke-linejoin="round"/>'
             '<rect x="9" y="6.5" width="2" height="6" rx="1" fill="#fff"/>'
             '<circle cx="10" cy="15.2" r="1.2" fill="#fff"/>'
         )
     else:
         body = (
-            f'<circle cx="10" cy="10" r="8" fill="none" stroke="{fg}" stroke-width="2" stroke-dasharray="3 2.4"/>'
+            f'<circle cx="10" cy="10" r="8" fill="none" stroke="{fg}" stroke-width="2" '
+            'stroke-dasharray="3 2.4"/>'
             f'<rect x="6" y="9" width="8" height="2" rx="1" fill="{fg}"/>'
         )
     return Markup(
@@ -105,13 +108,20 @@ def legend_swatch(kind: str) -> Markup:
             f'<circle cx="16" cy="8" r="3.5" fill="#fff" stroke="{SERIES}" stroke-width="2"/>'
         )
     elif kind == "baseline":
-        body = f'<line x1="2" y1="8" x2="30" y2="8" stroke="{BASELINE}" stroke-width="1.6" stroke-dasharray="6 4"/>'
+        body = (
+            f'<line x1="2" y1="8" x2="30" y2="8" stroke="{BASELINE}" stroke-width="1.6" '
+            'stroke-dasharray="6 4"/>'
+        )
     elif kind == "path":
-        body = f'<line x1="2" y1="8" x2="30" y2="8" stroke="{TARGET}" stroke-width="1.4" stroke-dasharray="1.5 3.5" stroke-linecap="round"/>'
+        body = (
+            f'<line x1="2" y1="8" x2="30" y2="8" stroke="{TARGET}" stroke-width="1.4" '
+            'stroke-dasharray="1.5 3.5" stroke-linecap="round"/>'
+        )
     else:  # target
         body = f'<path d="M16 2 22 8 16 14 10 8 Z" fill="{TARGET}"/>'
     return Markup(
-        f'<svg class="swatch" width="32" height="16" viewBox="0 0 32 16" aria-hidden="true" focusable="false">{body}</svg>'
+        '<svg class="swatch" width="32" height="16" viewBox="0 0 32 16" aria-hidden="true" '
+        f'focusable="false">{body}</svg>'
     )
 
 
@@ -190,10 +200,10 @@ def line_chart(
         ys.append(target[1])
     y0, y1, step = y_scale(ys or [0.0], percent=percent)
 
-    def X(year: float) -> float:
+    def x_of(year: float) -> float:
         return left + (year - x0) / (x1 - x0) * pw
 
-    def Y(v: float) -> float:
+    def y_of(v: float) -> float:
         return top + (y1 - v) / (y1 - y0) * ph
 
     e = escape
@@ -208,7 +218,7 @@ def line_chart(
     # Years to come (after the last published value): lightly shaded.
     last = max((p for p, _ in points), default=None)
     if last is not None and last < x1:
-        fx = X(last + 0.5)
+        fx = x_of(last + 0.5)
         out.append(
             f'<rect x="{fx:.1f}" y="{top}" width="{left + pw - fx:.1f}" height="{ph}" fill="{FUTURE}"/>'
         )
@@ -217,14 +227,16 @@ def line_chart(
     n = round((y1 - y0) / step)
     for i in range(n + 1):
         v = y0 + i * step
-        y = Y(v)
+        y = y_of(v)
         stroke = MUTED if abs(v) < 1e-12 else GRID
         width_ = 1.2 if abs(v) < 1e-12 else 1
         out.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="{stroke}" stroke-width="{width_}"/>'
+            f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" stroke="{stroke}" '
+            f'stroke-width="{width_}"/>'
         )
         out.append(
-            f'<text x="{left - 8}" y="{y + 4.5:.1f}" text-anchor="end" fill="{MUTED}">{e(_fmt_tick(v, step))}</text>'
+            f'<text x="{left - 8}" y="{y + 4.5:.1f}" text-anchor="end" fill="{MUTED}">'
+            f"{e(_fmt_tick(v, step))}</text>"
         )
 
     # x labels (every year, or every other when crowded).
@@ -234,50 +246,55 @@ def line_chart(
         if (yr - x0) % every:
             continue
         out.append(
-            f'<text x="{X(yr):.1f}" y="{top + ph + 22}" text-anchor="middle" fill="{MUTED}">{yr}</text>'
+            f'<text x="{x_of(yr):.1f}" y="{top + ph + 22}" text-anchor="middle" fill="{MUTED}">{yr}</text>'
         )
         out.append(
-            f'<line x1="{X(yr):.1f}" y1="{top + ph}" x2="{X(yr):.1f}" y2="{top + ph + 5}" stroke="{GRID}"/>'
+            f'<line x1="{x_of(yr):.1f}" y1="{top + ph}" x2="{x_of(yr):.1f}" y2="{top + ph + 5}" '
+            f'stroke="{GRID}"/>'
         )
 
     # Baseline (dashed) and the straight path from the baseline to the target (dotted).
     if baseline:
-        by = Y(baseline[1])
+        by = y_of(baseline[1])
         out.append(
             f'<line x1="{left}" y1="{by:.1f}" x2="{left + pw}" y2="{by:.1f}" stroke="{BASELINE}" '
             f'stroke-width="1.6" stroke-dasharray="6 4"/>'
         )
     if baseline and target:
         out.append(
-            f'<line x1="{X(baseline[0]):.1f}" y1="{Y(baseline[1]):.1f}" x2="{X(target[0]):.1f}" '
-            f'y2="{Y(target[1]):.1f}" stroke="{TARGET}" stroke-width="1.4" stroke-dasharray="1.5 3.5" '
+            f'<line x1="{x_of(baseline[0]):.1f}" y1="{y_of(baseline[1]):.1f}" x2="{x_of(target[0]):.1f}" '
+            f'y2="{y_of(target[1]):.1f}" stroke="{TARGET}" stroke-width="1.4" stroke-dasharray="1.5 3.5" '
             f'stroke-linecap="round"/>'
         )
 
     # The series: a line broken where a value is not published.
     segments: list[list[tuple[int, float]]] = [[]]
-    for p, v in points:
-        if v is None:
+    for p, value in points:
+        if value is None:
             if segments[-1]:
                 segments.append([])
         else:
-            segments[-1].append((p, v))
+            segments[-1].append((p, value))
     for seg in segments:
         if len(seg) >= 2:
-            d = " ".join(f"{'M' if i == 0 else 'L'}{X(p):.1f} {Y(v):.1f}" for i, (p, v) in enumerate(seg))
+            d = " ".join(
+                f"{'M' if i == 0 else 'L'}{x_of(p):.1f} {y_of(v):.1f}" for i, (p, v) in enumerate(seg)
+            )
             out.append(
                 f'<path d="{d}" fill="none" stroke="{SERIES}" stroke-width="2.6" stroke-linejoin="round"/>'
             )
     for p, v in published:
         out.append(
-            f'<circle cx="{X(p):.1f}" cy="{Y(v):.1f}" r="3.8" fill="#fff" stroke="{SERIES}" stroke-width="2.2"/>'
+            f'<circle cx="{x_of(p):.1f}" cy="{y_of(v):.1f}" r="3.8" fill="#fff" stroke="{SERIES}" '
+            'stroke-width="2.2"/>'
         )
 
     # Target: a diamond and its label.
     if target:
-        tx, ty = X(target[0]), Y(target[1])
+        tx, ty = x_of(target[0]), y_of(target[1])
         out.append(
-            f'<path d="M{tx:.1f} {ty - 7:.1f} L{tx + 7:.1f} {ty:.1f} L{tx:.1f} {ty + 7:.1f} L{tx - 7:.1f} {ty:.1f} Z" fill="{TARGET}"/>'
+            f'<path d="M{tx:.1f} {ty - 7:.1f} L{tx + 7:.1f} {ty:.1f} L{tx:.1f} {ty + 7:.1f} '
+            f'L{tx - 7:.1f} {ty:.1f} Z" fill="{TARGET}"/>'
         )
         ly = ty - 12 if ty - 12 > top + 10 else ty + 22
         text = (target_label or label)(target[1])
@@ -289,12 +306,13 @@ def line_chart(
     # The latest published value, labelled.
     if published:
         p, v = published[-1]
-        cx, cy = X(p), Y(v)
+        cx, cy = x_of(p), y_of(v)
         out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{SERIES}"/>')
         above = cy - 12 > top + 8
         ly = cy - 12 if above else cy + 22
         out.append(
-            f'<text x="{cx:.1f}" y="{ly:.1f}" text-anchor="middle" fill="{SERIES}" font-weight="700" {HALO}>{e(label(v))}</text>'
+            f'<text x="{cx:.1f}" y="{ly:.1f}" text-anchor="middle" fill="{SERIES}" font-weight="700" '
+            f"{HALO}>{e(label(v))}</text>"
         )
     if not published:
         out.append(

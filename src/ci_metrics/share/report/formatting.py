@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
+
+from ci_metrics.share.extracts.disclosure import round_half_up
 
 UnitKind = Literal["percent", "points", "per_thousand", "other"]
 
@@ -48,35 +49,31 @@ UNITS: dict[str, UnitWords] = {
 }
 
 
-def round_half_up(x: float, decimals: int) -> float:
-    q = Decimal(1).scaleb(-decimals)
-    r = float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
-    return 0.0 if r == 0 else r
-
-
 def is_missing(x: object) -> bool:
     if x is None:
         return True
+    if isinstance(x, int | float):
+        return math.isnan(x)
     try:
-        return math.isnan(float(x))  # type: ignore[arg-type]
+        return math.isnan(float(str(x)))
     except (TypeError, ValueError):
         return True
 
 
 def format_number(value: float | None, decimals: int = 1) -> str:
     """``53.7``, ``1,234``, ``−1.6``; missing -> ``—``."""
-    if is_missing(value):
+    if value is None or is_missing(value):
         return DASH
-    v = round_half_up(float(value), decimals)  # type: ignore[arg-type]
+    v = round_half_up(float(value), decimals)
     text = f"{abs(v):,.{decimals}f}"
     return (MINUS + text) if v < 0 else text
 
 
 def format_signed(value: float | None, decimals: int = 1) -> str:
     """A change: ``+17.7``, ``−1.2``, ``0.0``."""
-    if is_missing(value):
+    if value is None or is_missing(value):
         return DASH
-    v = round_half_up(float(value), decimals)  # type: ignore[arg-type]
+    v = round_half_up(float(value), decimals)
     text = format_number(v, decimals)
     return ("+" + text) if v > 0 else text
 
@@ -114,6 +111,6 @@ def format_change(value: float | None, unit: object, decimals: int = 1) -> str:
 
 
 def format_count(n: int | float | None) -> str:
-    if is_missing(n):
+    if n is None or is_missing(n):
         return DASH
-    return f"{int(n):,}"  # type: ignore[arg-type]
+    return f"{int(n):,}"

@@ -8,7 +8,6 @@ domain or breakdown value still shows, in its raw spelling, rather than disappea
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 TITLE = "קפיצת מדרגה בחינוך — דוח התקדמות ציבורי"
 PARTNERSHIP = "השותפות לקפיצת מדרגה בחינוך בקריית מלאכי"
@@ -51,7 +50,7 @@ OTHER_SOURCES: dict[str, str] = {
     "cbs": "הלשכה המרכזית לסטטיסטיקה (להשוואה)",
 }
 
-# Status words. Keys are the normalised spellings of marts.indicator_progress.status.
+# Status words. Keys are the values of marts.indicator_progress.status.
 STATUS_ACHIEVED = "achieved"
 STATUS_ON_TRACK = "on track"
 STATUS_OFF_TRACK = "off track"
@@ -70,7 +69,7 @@ STATUS_EXPLAINED = {
     STATUS_NO_DATA: "אין עדיין ערך שאפשר לפרסם.",
 }
 
-POLARITY = {"higher": "ככל שגבוה יותר — טוב יותר", "lower": "ככל שנמוך יותר — טוב יותר"}
+POLARITY = {"higher_is_better": "ככל שגבוה יותר — טוב יותר", "lower_is_better": "ככל שנמוך יותר — טוב יותר"}
 
 HEBREW_MONTHS = (
     "ינואר",
@@ -100,48 +99,34 @@ SUITES: dict[str, str] = {
     "jumps": "שינויים חריגים משנה לשנה",
 }
 
-_EXPECTATIONS: tuple[tuple[str, str], ...] = (
-    ("row_count", "יש נתונים בכלל"),
-    ("to_not_be_null", "ערכים חסרים"),
-    ("to_be_null", "ערכים שאמורים להיות ריקים"),
-    ("unique", "רשומות כפולות"),
-    ("in_set", "ערכים מחוץ לרשימה המותרת"),
-    ("match_regex", "מבנה שגוי"),
-    ("between", "ערכים מחוץ לטווח הסביר"),
-    ("greater_than", "סדר תאריכים או יחס בין שדות"),
-)
+# Kinds of check (marts.data_quality_failed_checks.check_category) in words.
+CHECK_CATEGORIES: dict[str, str] = {
+    "row_count": "יש נתונים בכלל",
+    "not_null": "ערכים חסרים",
+    "is_null": "ערכים שאמורים להיות ריקים",
+    "unique": "רשומות כפולות",
+    "in_set": "ערכים מחוץ לרשימה המותרת",
+    "pattern": "מבנה שגוי",
+    "range": "ערכים מחוץ לטווח הסביר",
+    "order": "סדר תאריכים או יחס בין שדות",
+    "other": "בדיקה אחרת",
+}
 
-
-def expectation_words(expectation: str) -> str:
-    for key, words in _EXPECTATIONS:
-        if key in expectation:
-            return words
-    return "בדיקה אחרת"
-
-
-# Reasons of ops.rejects, by pattern, to a few categories in words. The reason text is
-# never printed itself (it may quote a column of a partner's file); only the category.
-_REJECT_REASONS: tuple[tuple[str, str], ...] = (
-    (r"check digit", "מספר זהות שספרת הביקורת שלו שגויה"),
-    (r"national ID is empty", "מספר זהות חסר"),
-    (r"national ID", "מספר זהות במבנה שגוי"),
-    (r"not a source folder|unknown file|no layout", "קובץ שלא זוהה"),
-    (r"cannot|could not|unreadable|encoding|sheet|header|missing column", "קובץ שלא ניתן לקרוא"),
-    (r"is empty", "שדה חובה ריק"),
-    (r"not a valid date|date and time", "תאריך לא תקין"),
-    (r"not a whole number|not a number", "ערך שאינו מספר"),
-    (r"is below|is above", "ערך מחוץ לטווח"),
-    (r"is not one of", "ערך שאינו ברשימה המותרת"),
-)
-OTHER_REASON = "סיבה אחרת"
-
-
-def reject_reason_words(reason: str | None) -> str:
-    text = reason or ""
-    for pattern, words in _REJECT_REASONS:
-        if re.search(pattern, text, flags=re.IGNORECASE):
-            return words
-    return OTHER_REASON
+# Categories of the reasons of ops.rejects (marts.data_quality_rejects.reject_category) in
+# words. The reason text is never printed itself (it may quote a column of a partner's file).
+REJECT_CATEGORIES: dict[str, str] = {
+    "id_check_digit": "מספר זהות שספרת הביקורת שלו שגויה",
+    "id_missing": "מספר זהות חסר",
+    "id_malformed": "מספר זהות במבנה שגוי",
+    "unknown_file": "קובץ שלא זוהה",
+    "unreadable_file": "קובץ שלא ניתן לקרוא",
+    "empty_field": "שדה חובה ריק",
+    "invalid_date": "תאריך לא תקין",
+    "not_a_number": "ערך שאינו מספר",
+    "out_of_range": "ערך מחוץ לטווח",
+    "not_allowed_value": "ערך שאינו ברשימה המותרת",
+    "other": "סיבה אחרת",
+}
 
 
 def domain_label(domain: str | None) -> str:
@@ -177,27 +162,6 @@ def source_label(source: str) -> str:
 
 def suite_label(suite: str) -> str:
     return SUITES.get(suite, suite)
-
-
-def normalise_status(status: object) -> str:
-    if status is None:
-        return STATUS_NO_DATA
-    text = re.sub(r"[\s_\-]+", " ", str(status).strip().lower())
-    if text in STATUSES:
-        return text
-    if text in ("ontrack", "on target"):
-        return STATUS_ON_TRACK
-    if text in ("offtrack", "behind", "off target"):
-        return STATUS_OFF_TRACK
-    if text in ("met", "reached", "achieved target"):
-        return STATUS_ACHIEVED
-    return STATUS_NO_DATA
-
-
-def polarity_key(polarity: object) -> str:
-    """``higher`` or ``lower`` from whatever the registry says (higher is better, lower_is_better...)."""
-    text = str(polarity or "").lower()
-    return "lower" if "lower" in text or "down" in text or "נמוך" in text else "higher"
 
 
 def hebrew_date(day: dt.date) -> str:

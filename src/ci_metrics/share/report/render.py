@@ -8,13 +8,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from ci_metrics.share.report import charts, labels
-from ci_metrics.share.report.data import Figure, IndicatorView, ReportData
 from ci_metrics.share.report.formatting import (
     DASH,
     format_count,
     format_number,
     unit_kind,
 )
+from ci_metrics.share.report.views import Figure, IndicatorView, ReportData
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

@@ -8,6 +8,14 @@ shows the registry's definition (marked as English).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ci_metrics.share.report.formatting import format_change
+from ci_metrics.share.report.labels import SOURCES
+
+if TYPE_CHECKING:
+    from ci_metrics.share.report.views import IndicatorView, SourceQuality
+
 DEFINITIONS_HE: dict[str, str] = {
     "edu_bagrut_eligibility": ("מתוך כל תלמידי כיתה יב בבתי הספר בעיר, כמה אחוזים זכאים לתעודת בגרות."),
     "edu_bagrut_university": (
@@ -62,12 +70,11 @@ PERIOD_NOTES: dict[str, str] = {
 }
 
 
-def target_rule_words(rule: object, parameter: object) -> str | None:
+def target_rule_words(rule: str | None, parameter: float | None) -> str | None:
     """The steering committee's target in words: ``fixed`` needs none."""
-    try:
-        p = float(parameter)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    if parameter is None:
         return None
+    p = float(parameter)
     if rule == "baseline_times":
         if p == 0.5:
             return "מחצית מערך הבסיס"
@@ -78,3 +85,65 @@ def target_rule_words(rule: object, parameter: object) -> str | None:
         sign = "ועוד" if p >= 0 else "פחות"
         return f"ערך הבסיס {sign} {abs(p):g} נקודות"
     return None
+
+
+def describe_trend(ind: IndicatorView) -> str:
+    """The chart's description in words (its ``<desc>`` and the screen-reader text)."""
+    parts: list[str] = [f"{ind.name_he}."]
+    if not ind.in_public_agreement:
+        return parts[0] + " המדד אינו כלול בהסכם הפרסום לציבור."
+    published = [(p.period, p.figure) for p in ind.series if p.figure.value is not None]
+    if not published:
+        parts.append("אין עדיין ערכים שאפשר לפרסם.")
+    else:
+        (first_period, first), (last_period, last) = published[0], published[-1]
+        if ind.baseline_period is not None and ind.baseline.value is not None:
+            parts.append(f"בשנת הבסיס {ind.baseline_period}: {ind.baseline.text}.")
+        elif first_period != last_period:
+            parts.append(f"בשנת {first_period}: {first.text}.")
+        if len(published) > 1 or ind.baseline.value is None:
+            parts.append(f"בשנת {last_period}: {last.text}.")
+        change = last.minus(ind.baseline)
+        if change is not None and last_period != ind.baseline_period:
+            diff, decimals = change
+            if abs(diff) < 10 ** (-last.decimals) / 2:
+                parts.append("ללא שינוי מאז שנת הבסיס.")
+            else:
+                direction = "עלייה" if diff > 0 else "ירידה"
+                amount = format_change(abs(diff), ind.unit, decimals).lstrip("+")
+                parts.append(f"{direction} של {amount} מאז שנת הבסיס.")
+        if len(published) >= 3:
+            hi = max(published, key=lambda pf: pf[1].value or 0.0)
+            lo = min(published, key=lambda pf: pf[1].value or 0.0)
+            parts.append(f"הערך הגבוה ביותר: {hi[1].text} ({hi[0]}); הנמוך ביותר: {lo[1].text} ({lo[0]}).")
+    if ind.target.value is not None and ind.target_period is not None:
+        parts.append(f"היעד לשנת {ind.target_period}: {ind.target.text}.")
+    parts.append(f"מצב: {ind.status_words}.")
+    hidden = [p.period for p in ind.series if p.figure.suppressed]
+    if hidden:
+        parts.append(f"הערכים של {', '.join(str(y) for y in hidden)} אינם מוצגים כדי להגן על פרטיות.")
+    return " ".join(parts)
+
+
+def missing_notes(
+    indicators: list[IndicatorView], sources: list[SourceQuality] | None, latest: int | None
+) -> list[str]:
+    """What the reader should know is missing: partner sources with no file loaded (when the
+    warehouse records files: ``sources`` not None), gaps in a series, late indicators."""
+    loaded = {s.source for s in sources or [] if s.files_loaded}
+    notes = [f"לא נקלט אף קובץ של {words}." for src, words in SOURCES.items() if src not in loaded]
+    notes = notes if sources is not None else []
+    for ind in indicators:
+        if not ind.in_public_agreement:
+            notes.append(f"{ind.name_he}: המדד אינו כלול בהסכם הפרסום לציבור ולכן אינו מוצג.")
+        elif not ind.series:
+            notes.append(f"{ind.name_he}: אין עדיין נתונים.")
+        else:
+            gaps = [str(p.period) for p in ind.series if p.figure.value is None and not p.figure.suppressed]
+            if gaps:
+                notes.append(f"{ind.name_he}: חסרים נתונים לשנים {', '.join(gaps)}.")
+            if latest is not None and ind.latest_period is not None and ind.latest_period < latest:
+                notes.append(
+                    f"{ind.name_he}: הנתון האחרון הוא של {ind.latest_period}; נתוני {latest} טרם התקבלו."
+                )
+    return notes

@@ -1,0 +1,216 @@
+"""The view models of the public report: what the templates print, already disclosed.
+
+:mod:`ci_metrics.share.report.data` fills them from the warehouse; the templates and
+:mod:`ci_metrics.share.report.render` read them. Nothing here reads the warehouse or
+computes a figure: a property at most picks or words what is already here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ci_metrics.share.extracts.agreements import Agreement
+from ci_metrics.share.report import labels
+from ci_metrics.share.report.formatting import DASH, format_value, split_value
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure as the reader sees it. ``value`` is None when suppressed or missing."""
+
+    value: float | None
+    decimals: int
+    unit: str
+    suppressed: bool = False
+
+    @property
+    def text(self) -> str:
+        return DASH if self.value is None else format_value(self.value, self.unit, self.decimals)
+
+    @property
+    def number(self) -> str:
+        return split_value(self.value, self.unit, self.decimals)[0]
+
+    @property
+    def words(self) -> str:
+        return split_value(self.value, self.unit, self.decimals)[1]
+
+    def minus(self, other: Figure) -> tuple[float, int] | None:
+        """This figure minus ``other`` as printed (so that the reader's sum agrees), and the
+        decimals to print it with; None when either is not printed."""
+        if self.value is None or other.value is None:
+            return None
+        diff = float(Decimal(repr(self.value)) - Decimal(repr(other.value)))
+        return diff, max(self.decimals, other.decimals)
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    period: int
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    code: str  # dimension_value as in the warehouse (male, ethiopian_origin, 18-29)
+    label: str  # in Hebrew
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    dimension: str
+    title: str
+    period: int
+    rows: tuple[BreakdownRow, ...]
+
+    @property
+    def has_suppressed(self) -> bool:
+        return any(r.figure.suppressed for r in self.rows)
+
+
+@dataclass
+class IndicatorView:
+    indicator_id: str
+    name_he: str
+    name_en: str
+    domain: str
+    domain_label: str
+    unit: str
+    polarity: str  # higher_is_better | lower_is_better
+    definition: str
+    definition_lang: str  # he | en
+    sources: str
+    owner: str
+    owner_lang: str
+    period_notes: tuple[str, ...]
+    in_public_agreement: bool
+    threshold: int
+    baseline_period: int | None = None
+    baseline: Figure = Figure(None, 1, "")
+    target_period: int | None = None
+    target: Figure = Figure(None, 1, "")
+    target_words: str | None = None
+    series: list[SeriesPoint] = field(default_factory=list)
+    latest_period: int | None = None
+    latest: Figure | None = None
+    change: str | None = None  # "+17.8 נקודות אחוז"
+    change_number: str | None = None  # "+17.8"
+    change_words: str = ""
+    status: str = labels.STATUS_NO_DATA
+    breakdowns: list[Breakdown] = field(default_factory=list)
+    trend_text: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return f"ind-{self.indicator_id}"
+
+    @property
+    def unit_caption(self) -> str:
+        """The unit for a table header: "" for percentages (the % sign is on each number)."""
+        return split_value(1.0, self.unit, 0)[1]
+
+    @property
+    def status_words(self) -> str:
+        return labels.STATUS_WORDS[self.status]
+
+    @property
+    def polarity_words(self) -> str:
+        return labels.POLARITY.get(self.polarity, self.polarity)
+
+    @property
+    def has_suppressed(self) -> bool:
+        return any(p.figure.suppressed for p in self.series) or any(b.has_suppressed for b in self.breakdowns)
+
+    @property
+    def cells(self) -> list[Figure]:
+        return [p.figure for p in self.series] + [r.figure for b in self.breakdowns for r in b.rows]
+
+
+@dataclass
+class DomainView:
+    key: str
+    label: str
+    indicators: list[IndicatorView]
+
+    @property
+    def anchor(self) -> str:
+        return "domain-" + "".join(ch if ch.isalnum() else "-" for ch in self.key.lower())
+
+
+@dataclass(frozen=True)
+class SourceQuality:
+    source: str
+    label: str
+    reasons: tuple[tuple[str, int], ...]  # (category in words, rows), most rows first
+    files_received: int = 0
+    files_loaded: int = 0
+    files_rejected: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    suite: str
+    what: str
+    severity: str  # critical | warning
+    unexpected_count: int | None
+
+
+@dataclass
+class QualityView:
+    files_available: bool
+    checks_available: bool
+    sources: list[SourceQuality]
+    checks_total: int
+    checks_passed: int
+    warnings_failed: int
+    critical_failed: int
+    failures: list[FailedCheck]
+    missing: list[str]
+
+
+@dataclass
+class ReportData:
+    as_of: dt.date
+    locality_code: int
+    locality_name: str
+    agreement: Agreement
+    domains: list[DomainView]
+    quality: QualityView
+    latest_period: int | None
+    first_period: int | None
+
+    @property
+    def indicators(self) -> list[IndicatorView]:
+        return [i for d in self.domains for i in d.indicators]
+
+    @property
+    def threshold(self) -> int:
+        return self.agreement.min_cell_size
+
+    @property
+    def exact_value_min_count(self) -> int:
+        return self.agreement.exact_value_min_count
+
+    def common_period(self, attr: str) -> int | None:
+        """The baseline (or target) period when every indicator shares it, else None."""
+        periods = {getattr(i, attr) for i in self.indicators}
+        return periods.pop() if len(periods) == 1 else None
+
+    def status_counts(self) -> list[tuple[str, int]]:
+        """How many published indicators have each status (the summary's one line)."""
+        counts = {s: 0 for s in labels.STATUSES}
+        for i in self.indicators:
+            if i.in_public_agreement:
+                counts[i.status] += 1
+        return [(s, n) for s, n in counts.items() if n]
+
+    def shown_and_suppressed(self) -> tuple[int, int]:
+        """Cells (series and breakdown figures) printed with a value, and printed as suppressed."""
+        figures = [f for i in self.indicators for f in i.cells]
+        return sum(f.value is not None for f in figures), sum(f.suppressed for f in figures)
