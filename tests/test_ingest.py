@@ -406,3 +406,21 @@ def test_an_invalid_layout_is_a_clear_error(tmp_path: Path) -> None:
     )
     with pytest.raises(LayoutError, match=r"broken\.yml"):
         load_layouts(tmp_path)
+
+
+def test_pseudonym_is_the_keyed_hash_of_the_id_and_depends_on_the_key() -> None:
+    """The pseudonym is HMAC-SHA-256(key, 9-digit ID), recomputed here independently: an
+    unkeyed hash (which anyone could recompute from a list of IDs) or a plain ID fails."""
+    import hashlib
+    import hmac
+
+    import pandas as pd
+
+    ids = pd.Series(["000000018", "123456782", None], dtype="string")
+    keyed = Pseudonymiser(TEST_KEY.encode())(ids)
+    for raw, got in zip(ids[:2], keyed[:2], strict=True):
+        assert got == hmac.new(TEST_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()
+        assert got != hashlib.sha256(raw.encode()).hexdigest()
+    assert pd.isna(keyed[2])
+    other = Pseudonymiser(b"another-key-of-enough-length-000")(ids)
+    assert not set(other[:2]) & set(keyed[:2]), "another key gives other pseudonyms"

@@ -41,6 +41,7 @@ def test_sample_run_publishes_and_records_everything(sample_run) -> None:
     settings, record = sample_run
     assert record.published and settings.warehouse_path.exists()
     assert [s.name for s in record.stages] == [
+        "key",
         "scan",
         "prepare",
         "ingest",
@@ -94,7 +95,7 @@ def test_second_run_on_the_same_inbox_changes_no_row(copy_of_home) -> None:
     assert record.status == "succeeded", record.failures
     # 44 partner files and the 2 CBS workbooks, all known by their bytes: nothing to rebuild
     assert record.counts["files_loaded"] == 0 and record.counts["files_skipped"] == 46
-    assert [s.name for s in record.stages] == ["scan"] and "nothing new" in record.message
+    assert [s.name for s in record.stages] == ["key", "scan"] and "nothing new" in record.message
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     after = {t: con.execute(f"select count(*), sum(hash(columns(*))) from {t}").fetchall() for t in tables}
     con.close()
@@ -128,8 +129,8 @@ def test_a_change_to_the_models_rebuilds_without_new_files(copy_of_home, tmp_pat
     assert record.status == "succeeded" and record.published, record.failures
     assert "nothing new" not in record.message
     assert record.counts["files_loaded"] == 0
-    assert [s.name for s in record.stages][:4] == ["scan", "prepare", "ingest", "dbt build"]
-    assert "code changed" in record.stages[0].detail
+    assert [s.name for s in record.stages][:5] == ["key", "scan", "prepare", "ingest", "dbt build"]
+    assert "code changed" in record.stages[1].detail
 
 
 def _stage_work(cycle, table: str) -> Path:

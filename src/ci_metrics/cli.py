@@ -75,17 +75,22 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     _prefect_env(settings)
     from ci_metrics.pipeline.flow import nightly
+    from ci_metrics.pipeline.serve import prefect_api
 
     inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
     if not inbox.is_dir():
         print(f"error: inbox {inbox} does not exist", file=sys.stderr)
         return 2
     run_id = new_run_id()
-    with _progress(settings, run_id):
+    # Prefect's own temporary server would outlive a killed run: one that dies with it.
+    with prefect_api(settings, scheduler=False), _progress(settings, run_id):
         state = nightly(inbox=str(inbox), run_id=run_id, return_state=True)
     record = RunStore(settings.root / "runs").get(run_id)
     if record is None:
-        print(f"error: the run did not start: {state.message}", file=sys.stderr)
+        print(
+            f"error: run {run_id} left no record under {settings.root / 'runs'}: {state.message}",
+            file=sys.stderr,
+        )
         return 1
     print_run(record, settings)
     if record.status == "succeeded":

@@ -20,15 +20,21 @@ from ci_metrics.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def alert_text(record: RunRecord, settings: Settings) -> tuple[str, str]:
+def alert_text(record: RunRecord, settings: Settings, unsaved: str | None = None) -> tuple[str, str]:
     subject = f"[ci-metrics] run {record.run_id} {record.status.upper()} on {socket.gethostname()}"
+    if unsaved:
+        subject += ", its record not saved"
     lines = [
         f"The nightly run {record.run_id} ended {record.status} at {record.finished_at:%Y-%m-%d %H:%M}.",
-        f"Nothing was published: {settings.warehouse_path} still holds the previous data.",
+        f"Published: {settings.warehouse_path} holds this run's data."
+        if record.published
+        else f"Nothing was published: {settings.warehouse_path} still holds the previous data.",
         "",
         "What failed:",
         *[f"  - {f}" for f in record.failures or [record.message]],
     ]
+    if unsaved:
+        lines.append(f"  - {unsaved} (`ci-metrics status` does not show this run as it ended)")
     if record.warnings:
         lines += ["", "Warnings:", *[f"  - {w}" for w in record.warnings[:20]]]
     lines += ["", "Where to look:", f"  ci-metrics status {record.run_id}"]
@@ -38,10 +44,10 @@ def alert_text(record: RunRecord, settings: Settings) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
-def send_email(record: RunRecord, settings: Settings) -> None:
+def send_email(record: RunRecord, settings: Settings, unsaved: str | None = None) -> None:
     if not settings.smtp_host:
         raise ValueError("no SMTP host: set CI_METRICS_SMTP_HOST to send alert e-mails")
-    subject, body = alert_text(record, settings)
+    subject, body = alert_text(record, settings, unsaved)
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = settings.smtp_from
@@ -55,13 +61,15 @@ def send_email(record: RunRecord, settings: Settings) -> None:
         smtp.send_message(msg)
 
 
-def send_webhook(record: RunRecord, settings: Settings) -> None:
-    subject, body = alert_text(record, settings)
+def send_webhook(record: RunRecord, settings: Settings, unsaved: str | None = None) -> None:
+    subject, body = alert_text(record, settings, unsaved)
     payload = {
         "text": subject,
         "run_id": record.run_id,
         "status": record.status,
-        "failures": record.failures,
+        "published": record.published,
+        "record_saved": unsaved is None,
+        "failures": record.failures + ([unsaved] if unsaved else []),
         "warnings": record.warnings,
         "message": record.message,
         "data_docs": record.data_docs,
@@ -77,21 +85,22 @@ def send_webhook(record: RunRecord, settings: Settings) -> None:
         response.read()
 
 
-def notify(record: RunRecord, settings: Settings) -> list[str]:
-    """Send every configured alert for a failed or blocked run; returns what was sent.
-    A channel that fails is logged, never raised: the run's own outcome stands."""
-    if record.status not in ("failed", "blocked"):
+def notify(record: RunRecord, settings: Settings, unsaved: str | None = None) -> list[str]:
+    """Send every configured alert for a failed or blocked run, or for any run whose record
+    could not be saved (``unsaved``: why); returns what was sent. A channel that fails is
+    logged, never raised: the run's own outcome stands."""
+    if record.status not in ("failed", "blocked") and not unsaved:
         return []
     sent = []
     if settings.alert_email_to and settings.smtp_host:
         try:
-            send_email(record, settings)
+            send_email(record, settings, unsaved)
             sent.append("email")
         except (OSError, smtplib.SMTPException) as exc:
             log.error("alert e-mail to %s failed: %s", settings.alert_email_to, exc)
     if settings.alert_webhook_url:
         try:
-            send_webhook(record, settings)
+            send_webhook(record, settings, unsaved)
             sent.append("webhook")
         except OSError as exc:
             log.error("alert webhook %s failed: %s", settings.alert_webhook_url, exc)

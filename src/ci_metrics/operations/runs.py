@@ -4,6 +4,12 @@ The published warehouse must stay exactly as it was when a run fails, so the rec
 failed run cannot live only inside it. Each run writes ``CI_METRICS_HOME/runs/<run_id>.json``
 as it goes (atomically); a successful run copies every record into ``ops.runs`` before it
 publishes. ``ci-metrics status`` reads the JSON records, so it sees failed runs too.
+
+Whether a run published is a fact of the published warehouse: its ``ops.publications`` names
+every run whose build became the published file. A run killed before it could close its
+record leaves it "running"; the next run, before anything else, settles it against that
+fact (:meth:`RunStore.reconcile`), so neither the JSON records, ``status`` nor the next
+``ops.runs`` say "published" of a run that was not, or "nothing published" of one that was.
 """
 
 from __future__ import annotations
@@ -76,11 +82,17 @@ class RunStore:
         self.folder = folder
 
     def save(self, record: RunRecord) -> Path:
+        """Write the record atomically (a reader sees the old one or the new one); an
+        :class:`OSError` (disk full, a read-only folder) leaves the old one."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{record.run_id}.json"
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(record.model_dump_json(indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(record.model_dump_json(indent=2), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
 
     def all(self) -> list[RunRecord]:
@@ -105,17 +117,65 @@ class RunStore:
         matches = [r for r in self.all() if r.run_id.startswith(run_id)]
         return matches[0] if len(matches) == 1 else None
 
-    def mark_abandoned(self, live_run_id: str) -> list[str]:
-        """Runs still 'running' that are not the live one died (killed): say so."""
-        abandoned = []
+    def reconcile(self, live_run_id: str, published: set[str] | None) -> list[RunRecord]:
+        """Settle every record but the live run's with what was published (``published``: the
+        run ids of ``ops.publications`` in the published warehouse; None when there is none
+        to read). A record left open ("running", or in a stage) by a process that died
+        becomes failed, or succeeded if its publish had happened; a record that says
+        "published" of a run the warehouse never published becomes failed. Saves and returns
+        the records it changed. Call it with the run lock held: no other run is alive."""
+        changed = []
         for record in self.all():
-            if record.status == "running" and record.run_id != live_run_id:
-                record.status = "failed"
+            if record.run_id == live_run_id:
+                continue
+            was_published = published is not None and record.run_id in published
+            if record.status == "running" or record.current_stage is not None:
+                during = f" during {record.current_stage}" if record.current_stage else ""
+                if was_published:
+                    record.status, record.published = "succeeded", True
+                    record.message = (
+                        f"abandoned: the run's process ended{during} (killed?) after its publish: "
+                        "the data is published (ops.publications); its extracts or report may be missing"
+                    )
+                else:
+                    record.status, record.published = "failed", False
+                    record.message = (
+                        f"abandoned: the run's process ended{during} (killed?): nothing was published"
+                        if record.current_stage != "publish"
+                        else "killed during publish, not published: the warehouse published before it stands"
+                    )
+                    record.failures = record.failures or [record.message]
+                record.current_stage = None
                 record.finished_at = record.finished_at or record.started_at
-                record.message = "the run's process ended before it finished (killed?); nothing was published"
-                self.save(record)
-                abandoned.append(record.run_id)
-        return abandoned
+            elif record.published and published is not None and not was_published:
+                record.status, record.published = "failed", False
+                record.message = (
+                    "recorded as published, but the published warehouse has no publication of this "
+                    "run (ops.publications): not published"
+                )
+                record.failures = record.failures or [record.message]
+            else:
+                continue
+            self.save(record)
+            changed.append(record)
+        return changed
+
+
+def published_run_ids(warehouse: Path) -> set[str] | None:
+    """The runs ``ops.publications`` of the published warehouse names (read-only); None when
+    there is no published warehouse or it holds no such table."""
+    if not warehouse.exists():
+        return None
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return {row[0] for row in con.execute("select run_id from ops.publications").fetchall()}
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
 
 
 def sync_runs_table(con: duckdb.DuckDBPyConnection, records: list[RunRecord]) -> None:

@@ -1,12 +1,19 @@
-"""Timing and memory of a pipeline stage, for the run record and the benchmark.
+"""Timing and memory of a pipeline stage, for the run record and the benchmark, and the
+child processes of a run.
 
 Peak memory is sampled (every 0.2 s) over this process and its children (dbt runs in a
 child process), so each stage gets its own peak, not the process's lifetime high-water mark.
+
+A child of the run (dbt, a temporary Prefect server) is started through
+:func:`dies_with_run`: on Linux the kernel kills it when the run's process ends, however it
+ends (SIGKILL, the OOM killer, an abort), so a killed run leaves no dbt writing on and no
+Prefect server behind.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -104,3 +111,27 @@ def stage(
         entry.peak_rss_mb = round(memory.take(), 1)
         record.stages.append(entry)
         record.current_stage = None
+
+
+# PR_SET_PDEATHSIG survives exec, so the program started after it (dbt, a Prefect server)
+# gets SIGKILL when the thread that started it ends; that thread waits for it (dbt) or is the
+# main thread (the server). Checking the parent after the prctl closes the race with a run
+# that died in between. Set here, in the child, rather than in a preexec_fn: the run has
+# threads, and preexec_fn is unsafe in a threaded process.
+_DIE_WITH_PARENT = """
+import ctypes, os, signal, sys
+parent, argv = int(sys.argv[1]), sys.argv[2:]
+try:
+    ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+except (AttributeError, OSError):
+    pass  # not Linux: the child may outlive a killed run
+if os.getppid() != parent:
+    sys.exit(1)  # the run ended before the line above
+os.execv(argv[0], argv)
+"""
+
+
+def dies_with_run(command: list[str]) -> list[str]:
+    """``command`` (an absolute program path first) made to die with this process: pass the
+    result to :mod:`subprocess` in its place."""
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command]

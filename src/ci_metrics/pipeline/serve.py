@@ -6,11 +6,19 @@ starts for itself when ``PREFECT_API_URL`` is unset has none: a deployment serve
 created and never runs. So, without ``PREFECT_API_URL``, ``serve`` starts a Prefect server of
 its own (state under ``PREFECT_HOME``, log in ``HOME/logs/prefect-server.log``) for as long
 as it runs, and prints its address (the Prefect UI is there too).
+
+``ci-metrics run`` needs an API too. Left to itself, Prefect would start a temporary server
+in a child process (``prefect.server.api.server.SubprocessASGIServer``, stopped at exit) that
+survives a run killed by a signal: every killed run left a ~200 MB server behind. So ``run``
+starts its own, without scheduler and UI (:func:`prefect_api` with ``scheduler=False``).
+Both servers die with the process that started them, however it ends
+(:func:`~ci_metrics.operations.stages.dies_with_run`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import subprocess
@@ -23,6 +31,7 @@ from pathlib import Path
 from prefect.schedules import Schedule
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from ci_metrics.operations.stages import dies_with_run
 from ci_metrics.pipeline.flow import nightly
 from ci_metrics.settings import Settings
 
@@ -41,10 +50,19 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+def _flush_run_logs() -> None:
+    """Send the flow and task run logs still queued for the Prefect API (Prefect's log
+    handlers send in the background)."""
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            handler.flush()
+
+
 @contextlib.contextmanager
-def prefect_api(settings: Settings, startup_seconds: float = 180) -> Iterator[str]:
-    """The address of a Prefect API with a scheduler: ``PREFECT_API_URL``, or a Prefect server
-    started here and stopped on leaving."""
+def prefect_api(settings: Settings, *, scheduler: bool = True, startup_seconds: float = 180) -> Iterator[str]:
+    """The address of a Prefect API: ``PREFECT_API_URL``, or a Prefect server started here
+    (with its scheduler and UI, or, ``scheduler=False``, the API alone), stopped on leaving
+    and killed with this process."""
     configured = PREFECT_API_URL.value()
     if configured:
         yield str(configured)
@@ -53,12 +71,11 @@ def prefect_api(settings: Settings, startup_seconds: float = 180) -> Iterator[st
     api_url = f"http://127.0.0.1:{port}/api"
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     log_path: Path = settings.logs_dir / "prefect-server.log"
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    if not scheduler:
+        command += ["--no-services", "--no-ui"]
     with log_path.open("ab") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        server = subprocess.Popen(dies_with_run(command), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + startup_seconds
         while not _healthy(api_url):
@@ -69,6 +86,8 @@ def prefect_api(settings: Settings, startup_seconds: float = 180) -> Iterator[st
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             yield api_url
     finally:
+        _flush_run_logs()  # to this server, before it stops
+        os.environ.pop("PREFECT_API_URL", None)
         server.terminate()
         try:
             server.wait(timeout=30)

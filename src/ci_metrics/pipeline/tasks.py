@@ -15,6 +15,7 @@ from ci_metrics.ingest.freshness import newest_received, stale_sources
 from ci_metrics.ingest.inbox import Ingestor
 from ci_metrics.ingest.key import KeyGuardError, KeyStatus, check_key, record_fingerprint
 from ci_metrics.ingest.layouts import load_layouts
+from ci_metrics.ingest.ledger import printable
 from ci_metrics.ingest.limits import InputLimits
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
 from ci_metrics.operations.runs import FileRecord, RunRecord, StageRecord, sync_runs_table
@@ -115,8 +116,8 @@ def ingest_task(settings: Settings, build: BuildCopy, inbox: Path) -> Ingested:
         if o.status in ("rejected", "replaced") or o.rows_rejected:
             logger.warning(
                 "%s/%s: %s (%d of %d rows rejected) %s",
-                o.source,
-                o.file_name,
+                printable(o.source),
+                printable(o.file_name),
                 o.status,
                 o.rows_rejected,
                 o.rows_read,

@@ -5,6 +5,12 @@ it starts, so ``runs/<run_id>.json`` always names the stage in progress. A stage
 :class:`StageOutcome`, a typed result that copies into the record what the record keeps of
 it, and stops the run (:class:`RunFailed`) when it must. However the run ends, the record is
 closed, saved and, for a failed or blocked run, sent as an alert.
+
+Before its first stage, a run settles the records of runs that died before closing theirs
+against ``ops.publications`` (:meth:`~ci_metrics.operations.runs.RunStore.reconcile`). The
+record says "published" only once the rename is on disk (the publish stage's outcome). A
+record that cannot be written (a full disk, a read-only folder) fails the run, and never
+stops the alert: the alert goes out, saying so.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from prefect import get_run_logger
 from pydantic import BaseModel
 
 from ci_metrics.operations.alerts import notify
-from ci_metrics.operations.runs import RunRecord, RunStore, StageRecord, new_run_id
+from ci_metrics.operations.runs import RunRecord, RunStore, StageRecord, new_run_id, published_run_ids
 from ci_metrics.operations.stages import stage
 from ci_metrics.settings import Settings
 
@@ -72,8 +78,14 @@ class RunTracker:
         self.store.save(self.record)
 
     def __enter__(self) -> RunTracker:
-        self.save()
-        self.store.mark_abandoned(self.run_id)
+        try:
+            settled = self.store.reconcile(self.run_id, published_run_ids(self.settings.warehouse_path))
+            self.save()
+        except OSError as exc:
+            self.__exit__(type(exc), exc, exc.__traceback__)  # closed, alerted
+            raise RunFailed(f"the run record could not be written: {exc}") from exc
+        for record in settled:
+            run_logger().warning("run %s: %s", record.run_id, record.message)
         return self
 
     def stage(self, name: str, work: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -103,8 +115,15 @@ class RunTracker:
             if not record.failures:
                 record.failures = [record.message]
             log.error("run %s %s: %s", record.run_id, record.status, record.message)
+        if exc is not None and self.run_id in (published_run_ids(self.settings.warehouse_path) or ()):
+            record.published = True  # it failed after its publish (releasing the extracts)
         record.finished_at = record.finished_at or dt.datetime.now()
-        self.save()
-        sent = notify(record, self.settings)
+        unsaved = None
+        try:
+            self.save()
+        except OSError as save_error:
+            unsaved = f"the run record could not be saved under {self.store.folder}: {save_error}"
+            log.error("run %s: %s", record.run_id, unsaved)
+        sent = notify(record, self.settings, unsaved=unsaved)
         if sent:
             log.info("alert sent by %s", ", ".join(sent))

@@ -1,7 +1,9 @@
 """Running dbt on the build copy of the warehouse.
 
 dbt runs in a child process: its DuckDB connection dies with it, so the build file is
-closed and unlocked when dbt returns, and a run killed mid-way leaves nothing open.
+closed and unlocked when dbt returns. The child dies with the run
+(:func:`~ci_metrics.operations.stages.dies_with_run`): a run killed mid-way leaves no dbt
+writing on, nothing open.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ci_metrics.operations.stages import dies_with_run
 from ci_metrics.settings import Settings
 
 DBT_MAIN = "from dbt.cli.main import cli; import sys; sys.exit(cli())"
@@ -56,7 +59,9 @@ def run_dbt(settings: Settings, warehouse: Path, args: list[str]) -> DbtResult:
     ]
     results_file = settings.root / "dbt" / "target" / "run_results.json"
     results_file.unlink(missing_ok=True)
-    proc = subprocess.run(cmd, env=dbt_env(settings, warehouse), capture_output=True, text=True, cwd=project)
+    proc = subprocess.run(
+        dies_with_run(cmd), env=dbt_env(settings, warehouse), capture_output=True, text=True, cwd=project
+    )
     result = DbtResult(
         command="dbt " + " ".join(args),
         returncode=proc.returncode,

@@ -14,6 +14,10 @@ setting is written ``{setting: <name>}`` in the suite and resolved from
 :class:`~ci_metrics.settings.Settings`.
 
 Results go to ``ops.validations`` and to GX Data Docs under ``CI_METRICS_HOME/validation``.
+A suite declares its ``personal_columns`` (keys, IDs, file and household numbers: any value
+that may point at a person); what a failed expectation on them reports keeps its counts, and
+its examples only masked (:func:`~ci_metrics.ingest.pseudonyms.mask_id`), everywhere it goes:
+the outcome and the run record, ``ops.validations``, GX's stored results and Data Docs.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -34,6 +40,9 @@ from ci_metrics.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
     import pandas as pd
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context import AbstractDataContext
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TQDM_DISABLE", "1")
@@ -50,6 +59,35 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
 # Kwargs that name the columns an expectation reads (GX's names).
 COLUMN_KWARGS = ("column", "column_A", "column_B")
 COLUMN_LIST_KWARGS = ("column_list",)
+
+PERSONAL_NAME = re.compile(r"(?:^|_)(?:key|id|number)$")
+"""Column names that say "this may point at a person" (``person_key``, ``file_number``,
+``household_number``, ``id``): a suite must list such a column in ``personal_columns``."""
+
+COUNT_FIELDS = frozenset(
+    {
+        "element_count",
+        "missing_count",
+        "missing_percent",
+        "unexpected_count",
+        "unexpected_percent",
+        "unexpected_percent_total",
+        "unexpected_percent_nonmissing",
+        "partial_unexpected_index_list",  # row numbers of the DataFrame, not values
+        "count",  # of a value, in partial_unexpected_counts
+    }
+)
+"""Fields of a GX result that hold counts, never a value of the column."""
+
+
+def columns_read(kwargs: Mapping[str, Any]) -> set[str]:
+    """The columns an expectation reads, from its kwargs."""
+    named = {str(kwargs[k]) for k in COLUMN_KWARGS if k in kwargs}
+    for key in COLUMN_LIST_KWARGS:
+        value = kwargs.get(key)
+        if isinstance(value, list):
+            named.update(str(v) for v in value)
+    return named
 
 
 class SettingRef(BaseModel):
@@ -84,12 +122,7 @@ class ExpectationSpec(BaseModel):
 
     def columns(self) -> set[str]:
         """The columns the expectation reads."""
-        named = {str(self.kwargs[k]) for k in COLUMN_KWARGS if k in self.kwargs}
-        for key in COLUMN_LIST_KWARGS:
-            value = self.kwargs.get(key)
-            if isinstance(value, list):
-                named.update(str(v) for v in value)
-        return named
+        return columns_read(self.kwargs)
 
     def resolved_kwargs(self, settings: Settings) -> dict[str, Any]:
         """The kwargs GX receives: every ``{setting: name}`` replaced by the setting's value."""
@@ -104,6 +137,10 @@ class SuiteSpec(BaseModel):
     description: str = ""
     relation: str = Field(description="schema.table of the build copy, e.g. audit.file_volumes")
     columns: list[Identifier] = Field(min_length=1)
+    personal_columns: list[Identifier] = Field(
+        default_factory=list,
+        description="columns that may hold personal data: their values are reported masked",
+    )
     expectations: list[ExpectationSpec] = Field(min_length=1)
 
     @field_validator("relation")
@@ -125,6 +162,25 @@ class SuiteSpec(BaseModel):
         if missing:
             raise ValueError(f"expectations read columns not in `columns`: {', '.join(missing)}")
         return self
+
+    @model_validator(mode="after")
+    def _personal_columns_declared(self) -> SuiteSpec:
+        unknown = sorted(set(self.personal_columns) - set(self.columns))
+        if unknown:
+            raise ValueError(f"personal_columns not in `columns`: {', '.join(unknown)}")
+        undeclared = sorted(
+            c for c in self.columns if PERSONAL_NAME.search(c) and c not in self.personal_columns
+        )
+        if undeclared:
+            raise ValueError(
+                f"{', '.join(undeclared)}: a key, ID or number may point at a person; list it "
+                "in `personal_columns` (its values are then reported masked)"
+            )
+        return self
+
+    def is_personal(self, expectation_kwargs: dict[str, Any]) -> bool:
+        """Does an expectation (its GX kwargs) read a personal column?"""
+        return bool(columns_read(expectation_kwargs) & set(self.personal_columns))
 
 
 def load_suites(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
@@ -254,12 +310,15 @@ def validate_build(
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
             )
+            gx_run = gx.RunIdentifier(run_name=run_id)
             result = definition.run(
                 batch_parameters={"dataframe": frame},
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": 3},
-                run_id=gx.RunIdentifier(run_name=run_id),
+                run_id=gx_run,
             )
             del frame
+            if _mask_personal_values(spec, result):
+                _overwrite_stored_result(context, spec, gx_run, result)
             for item in result.results:
                 config = item.expectation_config
                 if config is None:  # GX returns each result with its configuration
@@ -268,7 +327,7 @@ def validate_build(
                 partial = res.get("partial_unexpected_list") or []
                 observed = res.get("observed_value")
                 exc_info = item.exception_info or {}
-                details = ", ".join(map(str, partial[:3])) if partial else None
+                details = ", ".join(map(_example, partial[:3])) if partial else None
                 if exc_info.get("raised_exception"):
                     details = str(exc_info.get("exception_message"))[:300]
                 report.outcomes.append(
@@ -292,6 +351,85 @@ def validate_build(
         con.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _example(value: Any) -> str:
+    """One unexpected value as a clerk reads it (a pair of values as ``(a, b)``)."""
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(map(str, value)) + ")"
+    return str(value)
+
+
+def _masked(value: Any) -> Any:
+    """``value`` (a GX result or a part of it) with every value of the data masked, its shape
+    and its counts kept."""
+    from ci_metrics.ingest.pseudonyms import mask_id
+
+    if isinstance(value, Mapping):
+        return {k: v if k in COUNT_FIELDS else _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    return mask_id(value)
+
+
+def _cleaned(value: Any) -> Any:
+    """Every text of ``value`` (GX's exception info) with its digit runs masked."""
+    from ci_metrics.ingest.ledger import clean_message
+
+    if isinstance(value, Mapping):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return clean_message(value) if isinstance(value, str) else value
+
+
+def _mask_personal_values(spec: SuiteSpec, result: ExpectationSuiteValidationResult) -> bool:
+    """Mask, in place, what GX reports of the values of the suite's personal columns: the
+    results of every expectation that reads one keep their counts, their examples masked.
+    Returns whether the suite has such an expectation."""
+    personal = False
+    for item in result.results:
+        config = item.expectation_config
+        if config is None or not spec.is_personal(config.kwargs):
+            continue
+        personal = True
+        item.result = _masked(item.result or {})
+        if item.exception_info:
+            item.exception_info = _cleaned(item.exception_info)
+    return personal
+
+
+def _overwrite_stored_result(
+    context: AbstractDataContext,
+    spec: SuiteSpec,
+    gx_run: RunIdentifier,
+    result: ExpectationSuiteValidationResult,
+) -> None:
+    """Replace the result GX stored when it ran (with the values as they were) by ``result``,
+    masked, before Data Docs are built from the store."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    batch_ids = {
+        item.expectation_config.kwargs.get("batch_id") for item in result.results if item.expectation_config
+    }
+    store = context.validation_results_store
+    for batch_id in batch_ids:
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=spec.name),
+            run_id=gx_run,
+            batch_identifier=batch_id,
+        )
+        if store.has_key(key):
+            store.set(key, result)
+            return
+    # Fail closed: a GX that stores its results elsewhere must not leave the values there.
+    raise RuntimeError(
+        f"suite {spec.name}: GX's stored result was not found to mask its personal values; "
+        "nothing is published"
+    )
 
 
 def _store(con: duckdb.DuckDBPyConnection, run_id: str, report: ValidationReport) -> None:
