@@ -73,6 +73,8 @@ INDICATOR_COLUMNS = [
     "target_value",
     "min_cell_size",
 ]
+INDICATOR_ROUNDED_COLUMNS = ("baseline_value", "target_value")
+INDICATOR_INTEGER_COLUMNS = ("baseline_period", "target_period", "min_cell_size")
 
 EXTRACTS_DDL = """
 create schema if not exists ops;
@@ -186,25 +188,16 @@ def indicator_definitions(indicators: pd.DataFrame, ids: Sequence[str]) -> pd.Da
         if col not in d.columns:
             d[col] = None
     d = d[INDICATOR_COLUMNS].sort_values("indicator_id", kind="stable").reset_index(drop=True)
-    for col in ("baseline_value", "target_value"):
+    for col in INDICATOR_ROUNDED_COLUMNS:
         d[col] = [
             round_half_up(x, 1) if x is not None and not pd.isna(x) else float("nan")
             for x in pd.to_numeric(d[col], errors="coerce")
         ]
-    for col in ("baseline_period", "target_period", "min_cell_size"):
+    for col in INDICATOR_INTEGER_COLUMNS:
         d[col] = pd.to_numeric(d[col], errors="coerce").astype("Int64")
-    for col in (
-        "indicator_id",
-        "name_he",
-        "name_en",
-        "domain",
-        "unit",
-        "polarity",
-        "definition",
-        "source",
-        "owner_partner",
-    ):
-        d[col] = d[col].astype(object)
+    for col in INDICATOR_COLUMNS:
+        if col not in INDICATOR_INTEGER_COLUMNS and col not in INDICATOR_ROUNDED_COLUMNS:
+            d[col] = d[col].astype(object)
     return d
 
 
