@@ -156,30 +156,13 @@ def cmd_extract(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """The public progress report, from the published warehouse."""
-    import datetime as dt
-
-    from ci_metrics.publish.warehouse import connect_published
-    from ci_metrics.share.report import ReportError, build_report
+    from ci_metrics.share.report import ReportError, build_published_report
 
     try:
-        con = connect_published(settings)
-    except FileNotFoundError as exc:
+        result = build_published_report(settings, run_id=None, pdf=not args.no_pdf)
+    except (FileNotFoundError, ReportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        result = build_report(
-            con,
-            settings.reports_dir,
-            run_id=None,
-            as_of=dt.date.today(),
-            agreements_dir=settings.agreements_dir,
-            pdf=not args.no_pdf,
-        )
-    except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        con.close()
     print(f"report: {result.index}")
     if result.pdf:
         print(f"pdf:    {result.pdf}")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ from ci_metrics.ingest.pseudonyms import Pseudonymiser
 from ci_metrics.operations.runs import FileRecord, RunRecord, StageRecord, sync_runs_table
 from ci_metrics.pipeline.changes import Changes, detect_changes, record_publication
 from ci_metrics.pipeline.tracker import RunFailed, StageOutcome, run_logger
-from ci_metrics.publish import warehouse
 from ci_metrics.publish.cycle import BuildCopy, PublishCycle
 from ci_metrics.publish.dbt import run_dbt
 from ci_metrics.publish.validation import validate_build
@@ -248,19 +246,9 @@ class Reported(StageOutcome):
 @task(name="report", cache_policy=NO_CACHE)
 def report_task(settings: Settings, run_id: str) -> Reported:
     """The public report, from the warehouse just published (read-only)."""
-    from ci_metrics.share.report import build_report
+    from ci_metrics.share.report import build_published_report
 
-    con = warehouse.connect_published(settings)
-    try:
-        result = build_report(
-            con,
-            settings.reports_dir,
-            run_id=run_id,
-            as_of=dt.date.today(),
-            agreements_dir=settings.agreements_dir,
-        )
-    finally:
-        con.close()
+    result = build_published_report(settings, run_id=run_id)
     return Reported(index=result.index_html, pdf=result.pdf)
 
 

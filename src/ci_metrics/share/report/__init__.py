@@ -6,7 +6,13 @@ Chromium is installed). Figures pass through the public agreement's disclosure c
 :func:`ci_metrics.share.extracts.build_partner_frame`).
 """
 
-from ci_metrics.share.report.build import ReportResult, build_report
+from ci_metrics.share.report.build import ReportResult, build_published_report, build_report
 from ci_metrics.share.report.data import ReportError, apply_public_disclosure
 
-__all__ = ["ReportError", "ReportResult", "apply_public_disclosure", "build_report"]
+__all__ = [
+    "ReportError",
+    "ReportResult",
+    "apply_public_disclosure",
+    "build_published_report",
+    "build_report",
+]

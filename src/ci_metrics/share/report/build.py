@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from ci_metrics.publish.warehouse import connect_published
+from ci_metrics.settings import Settings
 from ci_metrics.share.folders import replace_dir
 from ci_metrics.share.report.data import ReportData, ReportError, load_public_agreement, load_report_data
 from ci_metrics.share.report.pdf import html_to_pdf
@@ -107,3 +109,21 @@ def build_report(
 
 
 __all__ = ["ReportData", "ReportError", "ReportResult", "build_report"]
+
+
+def build_published_report(settings: Settings, *, run_id: str | None, pdf: bool = True) -> ReportResult:
+    """The report of the published warehouse (opened read-only) into ``HOME/reports/<today>/``:
+    what the nightly run makes after each publish and what ``ci-metrics report`` makes on demand.
+    Raises ``FileNotFoundError`` when nothing was published yet."""
+    con = connect_published(settings)
+    try:
+        return build_report(
+            con,
+            settings.reports_dir,
+            run_id=run_id,
+            as_of=dt.date.today(),
+            agreements_dir=settings.agreements_dir,
+            pdf=pdf,
+        )
+    finally:
+        con.close()
