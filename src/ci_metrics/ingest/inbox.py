@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from ci_metrics.ingest.filesystem import (
 )
 from ci_metrics.ingest.filesystem import inbox_files as inbox_files  # the scan lists the inbox so
 from ci_metrics.ingest.filesystem import sha256_of as sha256_of  # and hashes what it lists
-from ci_metrics.ingest.layouts import SOURCES, SourceLayout, layout_for
+from ci_metrics.ingest.layouts import SourceLayout
 from ci_metrics.ingest.ledger import (
     clean_message,
     ensure_ops,
@@ -45,9 +45,11 @@ from ci_metrics.ingest.ledger import (
     record_row_rejections,
 )
 from ci_metrics.ingest.limits import InputLimits, too_large
+from ci_metrics.ingest.prepare import choose_layout, prepare_file
+from ci_metrics.ingest.prepare import readable_pattern as readable_pattern  # where clerks saw it
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
-from ci_metrics.ingest.readers import ROW_NUMBER, UnreadableFileError, read_table
-from ci_metrics.ingest.typing_rules import DUCKDB_TYPES, type_rows
+from ci_metrics.ingest.readers import ROW_NUMBER, UnreadableFileError
+from ci_metrics.ingest.typing_rules import DUCKDB_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +108,6 @@ class IngestSummary:
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
         }
-
-
-def readable_pattern(pattern: str) -> str:
-    """A layout's file-name pattern as a clerk reads it: ``tzofim_<locality>_<period>.csv``."""
-    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", pattern).replace("\\.", ".")
 
 
 def still_being_written(paths: list[Path], settle_seconds: float) -> set[Path]:
@@ -214,14 +211,15 @@ class Ingestor:
             write_private(target, data)
         return target
 
-    def _ledger(
+    def ledger(
         self,
         outcome: FileOutcome,
         size: int,
         archived: Path | None,
-        layout: SourceLayout | None,
-        meta: dict[str, int | dt.date],
+        layout_name: str | None,
+        meta: Mapping[str, int | dt.date | None],
     ) -> None:
+        """The file's row in ``ops.files``, as the outcome says."""
         if archived is None:
             where = ""  # not archived: beyond the size limit, still in the inbox
         elif archived.is_relative_to(self.home):
@@ -233,7 +231,7 @@ class Ingestor:
             {
                 "file_id": outcome.file_id,
                 "source": outcome.source,
-                "layout": layout.name if layout else None,
+                "layout": layout_name,
                 "file_name": outcome.file_name,
                 "size_bytes": size,
                 "locality_code": meta.get("locality_code"),
@@ -250,7 +248,8 @@ class Ingestor:
             },
         )
 
-    def _reject_whole(self, outcome: FileOutcome, reason: str) -> FileOutcome:
+    def reject_whole(self, outcome: FileOutcome, reason: str) -> FileOutcome:
+        """The whole file rejected: its reason in ``ops.rejects`` and on the outcome."""
         outcome.status = "rejected"
         outcome.message = record_file_rejection(
             self.con, self.run_id, outcome.file_id, outcome.source, outcome.file_name, reason
@@ -270,16 +269,28 @@ class Ingestor:
             return self._unread(outcome, exc.strerror or "is not a regular file")
         file_id = received.sha256
         outcome.file_id = file_id
+        decided = self.already_decided(source, path.name, file_id)
+        if decided is not None:
+            return decided
+        return self._ingest_received(outcome, source, path, received)
+
+    def already_decided(self, source: str, file_name: str, file_id: str) -> FileOutcome | None:
+        """A ``skipped`` outcome when the ledger says these bytes need not be read again;
+        None when the file is to be read (new, or to be retried)."""
         rows = self.con.execute(
             "select file_name, source, received_at from ops.files where file_id = ?", [file_id]
         ).fetchall()
-        if rows:
-            known = rows[0]
-            outcome.status = "skipped"
-            same = "" if (known[0], known[1]) == (path.name, source) else f" as {known[1]}/{known[0]}"
-            outcome.message = f"same bytes{same} received {known[2]:%Y-%m-%d %H:%M}: not loaded again"
-            return outcome
-        return self._ingest_received(outcome, source, path, received)
+        if not rows:
+            return None
+        known = rows[0]
+        same = "" if (known[0], known[1]) == (file_name, source) else f" as {known[1]}/{known[0]}"
+        return FileOutcome(
+            source=source,
+            file_name=file_name,
+            status="skipped",
+            file_id=file_id,
+            message=f"same bytes{same} received {known[2]:%Y-%m-%d %H:%M}: not loaded again",
+        )
 
     def _unread(self, outcome: FileOutcome, kind: str) -> FileOutcome:
         """Not a regular file: rejected unread, neither archived nor ledgered (it has no bytes
@@ -292,56 +303,43 @@ class Ingestor:
     def _ingest_received(
         self, outcome: FileOutcome, source: str, path: Path, received: ReceivedFile
     ) -> FileOutcome:
-        meta: dict[str, int | dt.date] = {}
         data = received.data
         archived = None if data is None else self.archive(source, path.name, received.sha256, data)
-        layout = layout_for(path.name, source, self.layouts) if source in SOURCES else None
+        layout_name: str | None = None
 
-        def reject(reason: str) -> FileOutcome:
-            self._reject_whole(outcome, reason)
-            self._ledger(outcome, received.size, archived, layout, meta)
+        def reject(reason: str, meta: dict[str, int | dt.date | None] | None = None) -> FileOutcome:
+            self.reject_whole(outcome, reason)
+            self.ledger(outcome, received.size, archived, layout_name, meta or {})
             return outcome
 
         if data is None:
             return reject(too_large(received.size, self.limits))
-        if layout is None:
-            where = f"{source}/" if source else "the inbox root"
-            if source and source not in SOURCES:
-                return reject(f"'{source}/' is not a source folder (expected one of: {', '.join(SOURCES)})")
-            names = [readable_pattern(known.file_pattern) for known in self.layouts if known.source == source]
-            expected = " or ".join(names) or "a source folder"
-            return reject(
-                f"unknown file: no layout of {where} matches this name (expected {expected}): "
-                "rename the file, or ask the data unit for a layout"
-            )
-        match = layout.match(path.name)
-        assert match is not None
-        meta["locality_code"] = int(match["locality"])
-        if layout.snapshot:
-            try:
-                meta["snapshot_date"] = dt.datetime.strptime(match["snapshot"], "%Y%m%d").date()
-            except ValueError:
-                return reject("the date in the file name is not a valid YYYYMMDD date: rename the file")
-        else:
-            meta["period"] = int(match["period"])
         try:
-            table = read_table(path, layout, data=data, limits=self.limits, known_headers=self.known_headers)
+            layout = choose_layout(path.name, source, self.layouts)
+            layout_name = layout.name
+            prepared = prepare_file(
+                path,
+                source,
+                data,
+                self.layouts,
+                self.pseudonymise,
+                limits=self.limits,
+                known_headers=self.known_headers,
+                layout=layout,
+            )
         except UnreadableFileError as exc:
             return reject(str(exc))
-        typed = type_rows(layout, table, self.pseudonymise)
-        outcome.rows_read = len(table.frame)
-        outcome.rows_loaded = len(typed.accepted)
-        outcome.rows_rejected = typed.rejects["row_number"].nunique() if len(typed.rejects) else 0
-        if outcome.rows_read == 0:
-            return reject("the file holds a header but no data row")
+        outcome.rows_read = prepared.rows_read
+        outcome.rows_loaded = prepared.rows_loaded
+        outcome.rows_rejected = prepared.rows_rejected
         if outcome.rows_loaded == 0:
             outcome.status = "rejected"
             outcome.message = f"every one of its {outcome.rows_read} rows was rejected (see ops.rejects)"
-        self._store_rejects(outcome, typed.rejects)
+        self._store_rejects(outcome, prepared.rejects)
         if outcome.rows_loaded:
             self._replace_earlier_version(outcome, layout)
-            self._store_rows(outcome, layout, typed.accepted, meta)
-        self._ledger(outcome, received.size, archived, layout, meta)
+            self._store_rows(outcome, layout, prepared.rows)
+        self.ledger(outcome, received.size, archived, layout_name, prepared.meta)
         return outcome
 
     def _reject_unexpected(self, entry: InboxEntry, exc: Exception) -> FileOutcome:
@@ -357,12 +355,12 @@ class Ingestor:
             else self.archive(entry.source, entry.name, received.sha256, received.data)
         )
         self.con.execute("begin transaction")
-        self._reject_whole(
+        self.reject_whole(
             outcome,
             f"could not be processed (an unexpected {type(exc).__name__}); the data unit should "
             "report this file to the developers",
         )
-        self._ledger(outcome, received.size, archived, None, {})
+        self.ledger(outcome, received.size, archived, None, {})
         self.con.execute("commit")
         return outcome
 
@@ -393,14 +391,8 @@ class Ingestor:
             ),
         )
 
-    def _store_rows(
-        self, outcome: FileOutcome, layout: SourceLayout, rows: pd.DataFrame, meta: dict[str, int | dt.date]
-    ) -> None:
+    def _store_rows(self, outcome: FileOutcome, layout: SourceLayout, rows: pd.DataFrame) -> None:
         frame = rows.rename(columns={ROW_NUMBER: "_row_number"})
-        for name, value in layout.constants.items():
-            frame[name] = value
-        for name, meta_value in meta.items():
-            frame[name] = meta_value
         frame["_file_id"] = outcome.file_id
         frame["_file_name"] = outcome.file_name
         frame["_layout"] = layout.name

@@ -91,8 +91,8 @@ def ingest_cbs(ingestor: Ingestor, cbs_dir: Path) -> list[FileOutcome]:
         archived = None if data is None else ingestor.archive(SOURCE, path.name, ids[path], data)
         con.execute("begin transaction")
         if status == "rejected":
-            ingestor._reject_whole(outcome, message)
-        ingestor._ledger(outcome, received[path].size, archived, None, {})
+            ingestor.reject_whole(outcome, message)
+        ingestor.ledger(outcome, received[path].size, archived, None, {})
         con.execute("commit")
         outcomes.append(outcome)
     return outcomes
