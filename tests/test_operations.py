@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from conftest import SAMPLE_INBOX, background_run, cli_env, run_flow
-from test_publish import sha, survey_with_weights
+from test_publish import sha, shared_check_fails, survey_with_weights
 
 
 def cli(settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -125,8 +125,8 @@ def test_a_blocked_run_alerts_by_email_and_webhook(copy_of_home, tmp_path: Path,
         monkeypatch.setenv("CI_METRICS_ALERT_EMAIL_TO", '["data-unit@example.org"]')
         monkeypatch.setenv("CI_METRICS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{http.server_port}/hook")
         inbox = tmp_path / "inbox"
-        survey_with_weights(inbox, "55")
-        record = run_flow(copy_of_home, inbox)
+        survey_with_weights(inbox, "1.0", year=2019)
+        record = run_flow(shared_check_fails(copy_of_home, tmp_path, monkeypatch), inbox)
     finally:
         smtp.stop()
         http.shutdown()
@@ -135,11 +135,12 @@ def test_a_blocked_run_alerts_by_email_and_webhook(copy_of_home, tmp_path: Path,
     mail = mails[0]
     assert "BLOCKED" in mail["Subject"] and mail["To"] == "data-unit@example.org"
     body = mail.get_payload()
-    assert "weight" in body and f"ci-metrics status {record.run_id}" in body and "Data Docs" in body
+    assert "change_from_previous" in body and f"ci-metrics status {record.run_id}" in body
+    assert "Data Docs" in body
     assert len(_Hook.received) == 1
     hook = _Hook.received[0]
     assert hook["status"] == "blocked" and hook["run_id"] == record.run_id
-    assert any("weight" in f for f in hook["failures"])
+    assert any("change_from_previous" in f for f in hook["failures"])
 
 
 def test_a_succeeded_run_sends_no_alert(copy_of_home, monkeypatch) -> None:

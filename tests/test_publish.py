@@ -199,25 +199,66 @@ def test_cli_extract_publishes_its_audit_rows_and_releases_the_files(copy_of_hom
     assert not list(settings.build_dir.iterdir()) and not (settings.extracts_dir / ".pending").exists()
 
 
-def test_critical_failure_blocks_publishing_and_keeps_the_published_file(
-    copy_of_home, tmp_path: Path
+def shared_check_fails(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The settings of a home whose expectations include a failing check that belongs to no
+    single source: the indicator-jumps audit made critical, with a threshold no change meets
+    (in the environment too: the flow reads its settings from there)."""
+    suites = tmp_path / "expectations"
+    shutil.copytree(ROOT / "expectations", suites)
+    jumps = suites / "jumps.yml"
+    jumps.write_text(
+        jumps.read_text(encoding="utf-8").replace("severity: warning", "severity: critical"), encoding="utf-8"
+    )
+    monkeypatch.setenv("CI_METRICS_EXPECTATIONS_DIR", str(suites))
+    monkeypatch.setenv("CI_METRICS_JUMP_THRESHOLD_POINTS", "0")
+    return settings.model_copy(update={"expectations_dir": suites, "jump_threshold_points": 0.0})
+
+
+def test_a_failed_shared_check_blocks_publishing_and_keeps_the_published_file(
+    copy_of_home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = copy_of_home
+    settings = shared_check_fails(copy_of_home, tmp_path, monkeypatch)
     published = sha(settings.warehouse_path)
     inbox = tmp_path / "inbox"
-    survey_with_weights(inbox, "55")  # design weights are never above 10
+    survey_with_weights(inbox, "1.0", year=2019)  # a sound correction: only the shared check fails
     record = run_flow(settings, inbox)
     assert record.status == "blocked"
-    assert not record.published
-    assert any("surveys" in f and "weight" in f for f in record.failures), record.failures
+    assert not record.published and not record.held
+    assert any("jumps" in f and "change_from_previous" in f for f in record.failures), record.failures
     assert sha(settings.warehouse_path) == published
     assert not list(settings.build_dir.glob("*.duckdb*"))
 
 
-def test_cli_exits_non_zero_and_names_the_failed_expectation(copy_of_home, tmp_path: Path) -> None:
+def test_a_critical_expectation_on_one_source_holds_that_source_only(copy_of_home, tmp_path: Path) -> None:
     settings = copy_of_home
     inbox = tmp_path / "inbox"
-    survey_with_weights(inbox, "55")
+    survey = survey_with_weights(inbox, "55")  # design weights are never above 10
+    weights_before = (
+        duckdb.connect(str(settings.warehouse_path), read_only=True)
+        .execute("select max(weight) from raw.survey_responses")
+        .fetchall()
+    )
+    record = run_flow(settings, inbox)
+    assert record.status == "succeeded" and record.published, record.failures
+    (held,) = record.held
+    assert held.source == "surveys" and held.files == [survey.name]
+    assert any("surveys" in c and "weight" in c and "55" in c for c in held.checks), held.checks
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert con.execute("select max(weight) from raw.survey_responses").fetchall() == weights_before
+        assert con.execute(
+            "select status from ops.files where file_name = ? and run_id = ?", [survey.name, record.run_id]
+        ).fetchall() == [("held",)]
+    finally:
+        con.close()
+
+
+def test_cli_exits_non_zero_and_names_the_failed_expectation(
+    copy_of_home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = shared_check_fails(copy_of_home, tmp_path, monkeypatch)
+    inbox = tmp_path / "inbox"
+    survey_with_weights(inbox, "1.0", year=2019)
     proc = subprocess.run(
         [sys.executable, "-m", "ci_metrics.cli", "run", "--inbox", str(inbox)],
         env=cli_env(settings),
@@ -227,8 +268,7 @@ def test_cli_exits_non_zero_and_names_the_failed_expectation(copy_of_home, tmp_p
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "BLOCKED" in proc.stdout
-    assert "expect_column_values_to_be_between(weight)" in proc.stdout
-    assert "55" in proc.stdout  # the observed values
+    assert "expect_column_values_to_be_between(change_from_previous)" in proc.stdout
     assert "unchanged" in proc.stdout
 
 

@@ -69,7 +69,8 @@ def _progress(settings: Settings, run_id: str) -> Iterator[None]:
             thread.join()
 
 
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+def _nightly_run(settings: Settings, inbox: Path, reprocess: list[str] | None = None) -> int:
+    """One nightly run in this process, its summary printed; the exit code of ``run``."""
     from ci_metrics.operations.runs import RunStore, new_run_id
     from ci_metrics.operations.summaries import print_run
 
@@ -77,14 +78,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ci_metrics.pipeline.flow import nightly
     from ci_metrics.pipeline.serve import prefect_api
 
-    inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
     if not inbox.is_dir():
         print(f"error: inbox {inbox} does not exist", file=sys.stderr)
         return 2
     run_id = new_run_id()
     # Prefect's own temporary server would outlive a killed run: one that dies with it.
     with prefect_api(settings, scheduler=False), _progress(settings, run_id):
-        state = nightly(inbox=str(inbox), run_id=run_id, return_state=True)
+        state = nightly(inbox=str(inbox), run_id=run_id, reprocess=reprocess, return_state=True)
     record = RunStore(settings.root / "runs").get(run_id)
     if record is None:
         print(
@@ -96,6 +96,44 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if record.status == "succeeded":
         return 0
     return 3 if record.status == "blocked" else 1
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
+    return _nightly_run(settings, inbox)
+
+
+def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
+    """A nightly run that reads chosen files again, from the inbox or from the archive."""
+    from ci_metrics.operations.ledger_queries import LedgerQueryError, files_to_reprocess
+
+    if not (args.files or args.rejected or args.source):
+        print("error: name a file (its ID or name), or give --rejected or --source", file=sys.stderr)
+        return 2
+    try:
+        chosen = files_to_reprocess(settings, args.files, rejected=args.rejected, source=args.source)
+    except LedgerQueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for row in chosen:
+        print(f"reprocess {row.file_id[:12]}  {row.source}/{row.file_name}  ({row.status})")
+    if args.dry_run:
+        return 0
+    inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
+    return _nightly_run(settings, inbox, reprocess=[row.file_id for row in chosen])
+
+
+def cmd_check_layout(args: argparse.Namespace, settings: Settings) -> int:
+    """Which layout reads a file, and what it would load: a dry run that touches nothing."""
+    from ci_metrics.ingest.check import check_layout
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: {path} is not a file", file=sys.stderr)
+        return 2
+    result = check_layout(path, settings, source=args.source, layout_name=args.layout)
+    print(result.render())
+    return result.exit_code
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -262,6 +300,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--inbox", help="inbox folder with one sub-folder per source (default: HOME/inbox)")
     p.set_defaults(func=cmd_run)
+
+    p = verbs.add_parser(
+        "reprocess",
+        help="read files again (after a layout fix), without touching their bytes",
+        description="A nightly run that reads the chosen files again whatever the ledger says: "
+        "from the inbox, or from the archive (the bytes as received) when no longer there. "
+        "A file rejected once is retried by itself when the layouts or its name change; this "
+        "is for the other cases (a fix elsewhere, a file loaded with a wrong layout). "
+        "Exit codes as `run`.",
+    )
+    p.add_argument("files", nargs="*", metavar="FILE", help="a file ID (12+ hex digits) or a file name")
+    p.add_argument("--rejected", action="store_true", help="every file now rejected, ignored or held")
+    p.add_argument("--source", help="only files of this source (inbox folder, or cbs)")
+    p.add_argument("--inbox", help="inbox folder (default: HOME/inbox)")
+    p.add_argument("--dry-run", action="store_true", help="list the files, run nothing")
+    p.set_defaults(func=cmd_reprocess)
+
+    p = verbs.add_parser(
+        "check-layout",
+        help="which layout reads a file and what it would load (touches nothing)",
+        description="A dry run of the load of one partner file: which layout matches it and "
+        "why the others do not, how many rows would load, be rejected or be filtered out, with "
+        "the first reasons. Nothing is stored: no warehouse, no archive, no ledger. "
+        "Exit 0: every row would load (rows filtered out aside); 1: it would load with rows "
+        "rejected; 2: the whole file would be rejected (or no such file).",
+    )
+    p.add_argument("file", help="the partner file")
+    p.add_argument("--layout", help="read it with this layout (default: the one its name selects)")
+    p.add_argument("--source", help="its source (default: the name of its folder)")
+    p.set_defaults(func=cmd_check_layout)
 
     p = verbs.add_parser(
         "serve",

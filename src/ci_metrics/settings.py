@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     )
     dbt_project_dir: Path = Field(default=PROJECT_ROOT, description="The dbt project.")
     agreements_dir: Path = Field(default=PROJECT_ROOT / "agreements", description="Partner agreements.")
+    expectations_dir: Path = Field(
+        default=PROJECT_ROOT / "expectations", description="The expectation suites (*.yml) of every run."
+    )
     cbs_dir: Path = Field(default=PROJECT_ROOT / "data" / "cbs", description="CBS workbooks.")
     volume_drop_warning: float = Field(
         default=0.5,

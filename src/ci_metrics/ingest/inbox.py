@@ -37,19 +37,21 @@ from ci_metrics.ingest.filesystem import inbox_files as inbox_files  # the scan 
 from ci_metrics.ingest.filesystem import sha256_of as sha256_of  # and hashes what it lists
 from ci_metrics.ingest.layouts import SourceLayout
 from ci_metrics.ingest.ledger import (
+    FINAL_STATUSES,
     clean_message,
     ensure_ops,
+    needs_reading,
     printable,
     record_file,
     record_file_rejection,
     record_row_rejections,
+    verdict_of,
 )
 from ci_metrics.ingest.limits import InputLimits, too_large
 from ci_metrics.ingest.prepare import choose_layout, prepare_file
 from ci_metrics.ingest.prepare import readable_pattern as readable_pattern  # where clerks saw it
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
 from ci_metrics.ingest.readers import ROW_NUMBER, UnreadableFileError
-from ci_metrics.ingest.typing_rules import DUCKDB_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +68,20 @@ LINEAGE_COLUMNS = {
 }
 
 
+LEDGER_STATUS = {"replaced": "loaded"}
+"""An outcome's status as ``ops.files`` keeps it, where they differ."""
+
+
 @dataclass
 class FileOutcome:
     source: str
     file_name: str
-    status: str  # loaded | replaced | skipped | rejected | waiting
+    status: str  # loaded | replaced | skipped | still_rejected | rejected | ignored | held | waiting
     file_id: str | None = None
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_filtered: int = 0
     message: str = ""
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -103,7 +110,8 @@ class IngestSummary:
             "files_seen": len(self.outcomes),
             "files_loaded": self.count("loaded", "replaced"),
             "files_skipped": self.count("skipped"),
-            "files_rejected": self.count("rejected"),
+            "files_still_rejected": self.count("still_rejected"),
+            "files_rejected": self.count("rejected", "ignored"),
             "files_waiting": self.count("waiting"),
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
@@ -142,15 +150,9 @@ def table_schema(table: str, layouts: list[SourceLayout]) -> dict[str, str]:
         if layout.table != table:
             continue
         snapshot = snapshot or layout.snapshot
-        for name, spec in layout.columns.items():
-            if spec.type == "drop":
-                continue
-            kind = DUCKDB_TYPES[spec.type]
+        for name, kind in layout.raw_columns().items():  # cells, derived columns, constants
             if columns.setdefault(name, kind) != kind:
                 raise ValueError(f"raw.{table}.{name}: layouts disagree on its type")
-        for name, value in layout.constants.items():
-            kind = "BOOLEAN" if isinstance(value, bool) else "BIGINT" if isinstance(value, int) else "VARCHAR"
-            columns.setdefault(name, kind)
     period = {"snapshot_date": "DATE"} if snapshot else {"period": "INTEGER"}
     return {"locality_code": "INTEGER", **period, **columns, **LINEAGE_COLUMNS}
 
@@ -184,13 +186,20 @@ class Ingestor:
         pseudonymise: Pseudonymiser,
         run_id: str,
         limits: InputLimits | None = None,
+        judge: str = "",
+        forced: frozenset[str] = frozenset(),
     ) -> None:
+        """``judge``: the fingerprint of what judges files (:mod:`.judge`), kept with each
+        verdict; ``forced``: file IDs to read again whatever the ledger says (reprocess)."""
         self.con = con
         self.home = home
         self.archive_dir = archive_dir
         self.layouts = layouts
         self.pseudonymise = pseudonymise
         self.run_id = run_id
+        self.judge = judge
+        self.forced = forced
+        self.seen: set[str] = set()
         self.limits = limits or InputLimits.from_settings()
         self.known_headers = frozenset(spec.header for layout in layouts for spec in layout.columns.values())
         self.now = dt.datetime.now().replace(microsecond=0)
@@ -240,11 +249,13 @@ class Ingestor:
                 "received_at": self.now,
                 "run_id": self.run_id,
                 "archived_path": where,
-                "status": "rejected" if outcome.status == "rejected" else "loaded",
+                "status": LEDGER_STATUS.get(outcome.status, outcome.status),
                 "rows_read": outcome.rows_read,
                 "rows_loaded": outcome.rows_loaded,
                 "rows_rejected": outcome.rows_rejected,
                 "message": outcome.message,
+                "decided_at": self.now,
+                "judged_by": self.judge,
             },
         )
 
@@ -267,6 +278,8 @@ class Ingestor:
             received = receive(path, self.limits.max_file_bytes, entry)
         except NotARegularFileError as exc:
             return self._unread(outcome, exc.strerror or "is not a regular file")
+        except OSError as exc:  # locked, vanishing, an I/O error: not the file's fault
+            return self._wait(outcome, exc)
         file_id = received.sha256
         outcome.file_id = file_id
         decided = self.already_decided(source, path.name, file_id)
@@ -275,22 +288,72 @@ class Ingestor:
         return self._ingest_received(outcome, source, path, received)
 
     def already_decided(self, source: str, file_name: str, file_id: str) -> FileOutcome | None:
-        """A ``skipped`` outcome when the ledger says these bytes need not be read again;
-        None when the file is to be read (new, or to be retried)."""
-        rows = self.con.execute(
-            "select file_name, source, received_at from ops.files where file_id = ?", [file_id]
-        ).fetchall()
-        if not rows:
+        """The outcome of a file the ledger says need not be read again (``skipped``: it
+        loaded; ``still_rejected``: rejected or ignored, and neither its name nor its judge
+        changed since); None when the file is to be read (see :func:`.ledger.needs_reading`)."""
+        self.seen.add(file_id)
+        verdict = verdict_of(self.con, file_id)
+        if verdict is None or needs_reading(verdict, source, file_name, self.judge, file_id in self.forced):
             return None
-        known = rows[0]
-        same = "" if (known[0], known[1]) == (file_name, source) else f" as {known[1]}/{known[0]}"
+        when = f"{verdict.decided_at or verdict.received_at:%Y-%m-%d}"
+        same = (
+            ""
+            if (verdict.source, verdict.file_name) == (source, file_name)
+            else (f" as {verdict.source}/{verdict.file_name}")
+        )
+        if verdict.status in FINAL_STATUSES:
+            return FileOutcome(
+                source=source,
+                file_name=file_name,
+                status="skipped",
+                file_id=file_id,
+                message=f"same bytes{same} already loaded on {when}: not loaded again",
+            )
         return FileOutcome(
             source=source,
             file_name=file_name,
-            status="skipped",
+            status="still_rejected",
             file_id=file_id,
-            message=f"same bytes{same} received {known[2]:%Y-%m-%d %H:%M}: not loaded again",
+            message=f"already received{same}, {verdict.status} on {when}: {verdict.message or ''} "
+            "(read again once the layout or the file name changes, or by `ci-metrics reprocess`)",
         )
+
+    @staticmethod
+    def _wait(outcome: FileOutcome, exc: OSError) -> FileOutcome:
+        """A transient error (a locked or vanishing file, an I/O error): the file waits for
+        the next run; it is neither rejected nor ledgered."""
+        outcome.status = "waiting"
+        outcome.message = (
+            f"could not be read just now ({exc.strerror or type(exc).__name__}): left in the inbox "
+            "for the next run"
+        )
+        log.warning("waiting %s/%s: %s", outcome.source, printable(outcome.file_name), outcome.message)
+        return outcome
+
+    def ingest_archived(self, file_ids: set[str] | frozenset[str]) -> list[FileOutcome]:
+        """Files to read again (reprocess) that are no longer in the inbox: read from the
+        archive, where their bytes are kept exactly as received."""
+        outcomes = []
+        for file_id in sorted(file_ids - self.seen):
+            rows = self.con.execute(
+                "select source, archived_path from ops.files where file_id = ?", [file_id]
+            ).fetchall()
+            if not rows or not rows[0][1] or rows[0][0] == "cbs":
+                continue  # unknown, never archived (beyond the size limit), or a CBS workbook
+            source, archived = rows[0]
+            path = self.home / archived
+            if not path.is_file():
+                path = Path(archived)
+            self.con.execute("begin transaction")
+            try:
+                outcome = self.ingest_file(source, path)
+                self.con.execute("commit")
+            except BaseException:
+                self.con.execute("rollback")
+                raise
+            outcome.message = f"read again from the archive: {outcome.message}".rstrip(": ")
+            outcomes.append(outcome)
+        return outcomes
 
     def _unread(self, outcome: FileOutcome, kind: str) -> FileOutcome:
         """Not a regular file: rejected unread, neither archived nor ledgered (it has no bytes
@@ -332,6 +395,7 @@ class Ingestor:
         outcome.rows_read = prepared.rows_read
         outcome.rows_loaded = prepared.rows_loaded
         outcome.rows_rejected = prepared.rows_rejected
+        outcome.rows_filtered = prepared.rows_filtered
         if outcome.rows_loaded == 0:
             outcome.status = "rejected"
             outcome.message = f"every one of its {outcome.rows_read} rows was rejected (see ops.rejects)"
@@ -365,9 +429,12 @@ class Ingestor:
         return outcome
 
     def _replace_earlier_version(self, outcome: FileOutcome, layout: SourceLayout) -> None:
+        # a file read again (reprocessed) first loses its own earlier rows
+        self.con.execute(f"delete from raw.{layout.table} where _file_id = ?", [outcome.file_id])
         earlier = self.con.execute(
-            "select file_id from ops.files where source = ? and file_name = ? and status = 'loaded'",
-            [outcome.source, outcome.file_name],
+            "select file_id from ops.files where source = ? and file_name = ? and status = 'loaded' "
+            "and file_id <> ?",
+            [outcome.source, outcome.file_name, outcome.file_id],
         ).fetchall()
         for (old_id,) in earlier:
             self.con.execute(f"delete from raw.{layout.table} where _file_id = ?", [old_id])
@@ -433,6 +500,11 @@ class Ingestor:
             try:
                 outcome = self.ingest_file(entry.source, entry.path, entry)
                 self.con.execute("commit")
+            except OSError as exc:  # a transient error while reading: the file waits
+                self.con.execute("rollback")
+                outcome = self._wait(
+                    FileOutcome(source=entry.source, file_name=entry.name, status="waiting"), exc
+                )
             except Exception as exc:  # a file no rule foresaw: rejected whole, the run goes on
                 self.con.execute("rollback")
                 # the type only: an error's text may quote the file's cells

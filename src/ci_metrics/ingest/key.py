@@ -33,7 +33,7 @@ from typing import Literal
 import duckdb
 from pydantic import BaseModel
 
-from ci_metrics.ingest.layouts import NationalIdColumn, load_layouts
+from ci_metrics.ingest.layouts import NationalIdColumn, load_layout_set
 from ci_metrics.settings import Settings
 
 FINGERPRINT_LABEL = b"ci-metrics key fingerprint v1"
@@ -151,7 +151,7 @@ def _id_tables(settings: Settings) -> set[str]:
     """The raw tables that hold keyed IDs: those written by a layout with a national-ID column."""
     return {
         layout.table
-        for layout in load_layouts(settings.layouts_dir)
+        for layout in load_layout_set(settings.layouts_dir, settings.dbt_project_dir)
         if any(isinstance(column, NationalIdColumn) for column in layout.columns.values())
     }
 

@@ -10,7 +10,9 @@ masked), holds no control character, and is capped at :data:`MESSAGE_LIMIT` char
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -31,13 +33,16 @@ create table if not exists ops.files (
     run_id varchar not null,
     archived_path varchar not null,       -- unchanged copy, relative to CI_METRICS_HOME ('': not
                                           -- archived, beyond the size limit)
-    status varchar not null,              -- loaded | rejected | superseded
+    status varchar not null,              -- loaded | rejected | ignored | held | superseded
     rows_read bigint,
     rows_loaded bigint,
     rows_rejected bigint,
     message varchar,
     superseded_by varchar
 );
+-- The verdict's time and judge (added in 0.4; older warehouses gain them here).
+alter table ops.files add column if not exists decided_at timestamp;
+alter table ops.files add column if not exists judged_by varchar;
 create table if not exists ops.rejects (
     run_id varchar not null,
     file_id varchar not null,
@@ -128,11 +133,69 @@ def _clean_series(values: pd.Series, limit: int) -> pd.Series:
     return text.where(~long, text.str.slice(0, limit - 1) + "…")
 
 
+FINAL_STATUSES = ("loaded", "superseded")
+"""A file whose bytes reached one of these is never read again (unless reprocessed)."""
+RETRIED_STATUSES = ("rejected", "ignored")
+"""A file judged so is read again when its judge (or its name) changes, or on demand."""
+
+
+class Verdict(NamedTuple):
+    """What the ledger holds about a file's bytes."""
+
+    source: str
+    file_name: str
+    status: str
+    decided_at: dt.datetime | None
+    received_at: dt.datetime
+    judged_by: str | None
+    message: str | None
+
+
+def verdict_of(con: duckdb.DuckDBPyConnection, file_id: str) -> Verdict | None:
+    rows = con.execute(
+        "select source, file_name, status, decided_at, received_at, judged_by, message "
+        "from ops.files where file_id = ?",
+        [file_id],
+    ).fetchall()
+    return Verdict(*rows[0]) if rows else None
+
+
+def verdicts(con: duckdb.DuckDBPyConnection) -> dict[str, Verdict]:
+    """Every file's verdict, by file_id."""
+    rows = con.execute(
+        "select file_id, source, file_name, status, decided_at, received_at, judged_by, message "
+        "from ops.files"
+    ).fetchall()
+    return {r[0]: Verdict(*r[1:]) for r in rows}
+
+
+def needs_reading(
+    verdict: Verdict | None, source: str, file_name: str, judge: str, forced: bool = False
+) -> bool:
+    """Must these bytes (received as ``source/file_name``) be read by this run? New bytes,
+    bytes held back or reprocessed on demand: yes. Loaded (or superseded): never again.
+    Rejected or ignored: when the name or the judge changed since (see :mod:`.judge`)."""
+    if verdict is None or forced:
+        return True
+    if verdict.status in FINAL_STATUSES:
+        return False
+    if verdict.status in RETRIED_STATUSES:
+        return (verdict.source, verdict.file_name) != (source, file_name) or verdict.judged_by != judge
+    return True  # held, or a status this version does not know: read again
+
+
 def record_file(con: duckdb.DuckDBPyConnection, row: dict[str, object]) -> None:
-    """One file in ``ops.files`` (its message cleaned)."""
+    """A file's row in ``ops.files`` (its message cleaned): inserted the first time its bytes
+    arrive, its verdict replaced when it is judged again (``received_at`` stays the first)."""
     row = {**row, "message": clean_message(row["message"]) if row.get("message") else None}
+    first = con.execute("select received_at from ops.files where file_id = ?", [row["file_id"]]).fetchall()
+    if first:
+        row["received_at"] = first[0][0]
     names = ", ".join(row)
-    con.execute(f"insert into ops.files ({names}) values ({', '.join('?' * len(row))})", list(row.values()))
+    con.execute(
+        f"insert or replace into ops.files ({names}) values ({', '.join('?' * len(row))})",
+        list(row.values()),
+    )
 
 
 def record_file_rejection(

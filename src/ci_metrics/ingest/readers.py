@@ -55,6 +55,37 @@ def _repeated_headers(headers: list[str], layout: SourceLayout) -> None:
         )
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def decode(data: bytes, layout: SourceLayout) -> str:
+    """The file's text: UTF-8 when it starts with a UTF-8 byte-order mark (the mark makes the
+    encoding certain, whatever the layout says), else the first of the layout's encodings that
+    reads every byte. The mark itself is not part of the text."""
+    if data.startswith(UTF8_BOM):
+        try:
+            return data[len(UTF8_BOM) :].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFileError(
+                f"the file says it is UTF-8 (it starts with a byte-order mark) but is not (byte "
+                f"{exc.start + len(UTF8_BOM):,}): ask the partner to export it again"
+            ) from None
+    first_error: UnicodeDecodeError | None = None
+    for encoding in layout.encodings:
+        try:
+            return data.decode("utf-8" if encoding == "utf-8-sig" else encoding)
+        except UnicodeDecodeError as exc:
+            first_error = first_error or exc
+    accepted = " or ".join(layout.encodings)
+    plural = "s" if len(layout.encodings) > 1 else ""
+    at = f", byte {first_error.start:,}" if first_error else ""
+    raise UnreadableFileError(
+        "the file's characters cannot be read: ask the partner to export it again as before; if "
+        "the partner changed its export's encoding, the data unit adds it to the layout's "
+        f"`encoding`. Detail: not {accepted} (the encoding{plural} layout '{layout.name}' accepts{at})"
+    )
+
+
 def read_csv(path: Path, layout: SourceLayout, data: bytes, limits: InputLimits) -> TextTable:
     if not data.strip():
         raise UnreadableFileError("the file is empty")
@@ -62,15 +93,7 @@ def read_csv(path: Path, layout: SourceLayout, data: bytes, limits: InputLimits)
         check_csv(data, layout.delimiter, limits)
     except BeyondLimitError as exc:
         raise UnreadableFileError(str(exc)) from None
-    try:
-        text = data.decode(layout.encoding)
-    except UnicodeDecodeError as exc:
-        raise UnreadableFileError(
-            f"not readable as {layout.encoding} (byte {exc.start:,}): the partner's export "
-            "encoding may have changed"
-        ) from None
-    if layout.encoding == "utf-8" and text.startswith("\ufeff"):
-        text = text[1:]
+    text = decode(data, layout)
     end = text.find("\n")
     first_line = text[: end if end >= 0 else len(text)].rstrip("\r")
     _repeated_headers(
@@ -219,14 +242,14 @@ def describe_header(headers: list[str], known: Collection[str]) -> str:
 
 def missing_headers_message(layout: SourceLayout, headers: list[str], known: Collection[str]) -> str:
     missing = [spec.header for spec in layout.columns.values() if spec.header not in headers]
-    listed = ", ".join(repr(m) for m in missing[:6]) + (
-        f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+    listed = ", ".join(repr(m) for m in missing[:3]) + (
+        f" and {len(missing) - 3} more" if len(missing) > 3 else ""
     )
     where = "first line" if layout.format == "csv" else f"row {layout.header_row}"
     return (
-        f"unknown layout: the header ({where}) lacks {listed}, expected by layout '{layout.name}'. "
-        f"{describe_header(headers, known)} Check that this is the right export, with its header; "
-        "if the partner changed its export, the data unit adjusts the layout."
+        f"unknown layout: the header ({where}) lacks columns: is this the right export, with its "
+        "header? If the partner changed its export, the data unit adjusts the layout. Detail: "
+        f"layout '{layout.name}' needs {listed}. {describe_header(headers, known)}"
     )
 
 

@@ -2,17 +2,21 @@
 
 Each column rule returns the typed values and, per row, the reason it failed (NA when the
 value is fine). A row with any failure is rejected with all its reasons; nothing is
-silently coerced.
+silently coerced. Then the rows' locality and period (from the file, the layout or a column)
+and the derived columns (:mod:`.transforms`) are added, and may reject a row too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ci_metrics.ingest.layouts import (
+    DUCKDB_TYPES,
     CategoryColumn,
     CodeColumn,
     ColumnSpec,
@@ -27,18 +31,9 @@ from ci_metrics.ingest.layouts import (
 )
 from ci_metrics.ingest.pseudonyms import Pseudonymiser, mask_id, validate_ids
 from ci_metrics.ingest.readers import ROW_NUMBER, TextTable
+from ci_metrics.ingest.transforms import age_groups, ages_from_birth, reference_dates, values_from_column
 
-DUCKDB_TYPES = {
-    "national_id": "VARCHAR",
-    "text": "VARCHAR",
-    "code": "VARCHAR",
-    "category": "VARCHAR",
-    "integer": "BIGINT",
-    "decimal": "DOUBLE",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "flag": "BOOLEAN",
-}
+__all__ = ["DUCKDB_TYPES", "TypedRows", "type_column", "type_rows"]  # DUCKDB_TYPES: from .layouts
 
 
 @dataclass
@@ -166,10 +161,34 @@ def type_column(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series
     raise TypeError(f"no typing rule for {spec.type}")
 
 
-def type_rows(layout: SourceLayout, table: TextTable, pseudonymise: Pseudonymiser) -> TypedRows:
+FileValues = Mapping[str, int | dt.date | None]
+"""Values of the whole file: ``locality_code``, ``period`` or ``snapshot_date`` (from its name
+or fixed by the layout)."""
+
+
+def type_rows(
+    layout: SourceLayout, table: TextTable, pseudonymise: Pseudonymiser, file_values: FileValues | None = None
+) -> TypedRows:
+    """The accepted rows (stored columns, derived columns, ``locality_code`` and ``period`` or
+    ``snapshot_date``, ``_row_number``) and one reject per problem."""
     frame = table.frame
     typed: dict[str, pd.Series] = {}
     problems: list[pd.DataFrame] = []
+
+    def problem(header: str, reasons: pd.Series, shown: pd.Series) -> None:
+        failed = reasons.notna()
+        if failed.any():
+            problems.append(
+                pd.DataFrame(
+                    {
+                        "row_number": frame.loc[failed, ROW_NUMBER].astype("int64"),
+                        "column_name": header,
+                        "reason": header + " " + reasons[failed],
+                        "value": shown[failed].astype("string").fillna(""),
+                    }
+                )
+            )
+
     for name, spec in layout.columns.items():
         text = frame[spec.header]
         if spec.type == "drop":
@@ -182,18 +201,37 @@ def type_rows(layout: SourceLayout, table: TextTable, pseudonymise: Pseudonymise
             values, reasons = type_column(spec, text)
             typed[name] = values
             shown = text
-        failed = reasons.notna()
-        if failed.any():
-            problems.append(
-                pd.DataFrame(
-                    {
-                        "row_number": frame.loc[failed, ROW_NUMBER].astype("int64"),
-                        "column_name": spec.header,
-                        "reason": spec.header + " " + reasons[failed],
-                        "value": shown[failed].astype("string").fillna(""),
-                    }
-                )
+        problem(spec.header, reasons, shown)
+    whole_file: dict[str, int | dt.date] = {
+        key: value for key, value in (file_values or {}).items() if value is not None
+    }
+    per_row: dict[str, pd.Series] = {}
+    for what, key, origin in (
+        ("locality", "locality_code", layout.locality),
+        ("period", "period", layout.period),
+    ):
+        if origin is None:
+            continue
+        if origin.fixed is not None:
+            whole_file[key] = origin.fixed
+            continue
+        assert origin.column is not None  # FileValue: either fixed or a column
+        header = layout.columns[origin.column].header
+        per_row[key], reasons = values_from_column(origin, frame[header], what)
+        problem(header, reasons, frame[header])
+    for name, derived in layout.derived.items():
+        source = layout.columns[derived.from_column]
+        if isinstance(source, DateColumn):
+            periods = per_row.get(
+                "period", pd.Series(whole_file.get("period"), index=frame.index, dtype="Int64")
             )
+            snapshot = whole_file.get("snapshot_date")
+            on = reference_dates(derived, periods, snapshot if isinstance(snapshot, dt.date) else None)
+            ages = ages_from_birth(typed[derived.from_column], on)
+        else:
+            ages = typed[derived.from_column]
+        typed[name], reasons = age_groups(derived, ages)
+        problem(source.header, reasons, frame[source.header])
     rejects = (
         pd.concat(problems, ignore_index=True).sort_values(["row_number", "column_name"], kind="stable")
         if problems
@@ -201,9 +239,11 @@ def type_rows(layout: SourceLayout, table: TextTable, pseudonymise: Pseudonymise
     )
     bad_rows = set(rejects["row_number"].tolist())
     keep = ~frame[ROW_NUMBER].isin(bad_rows)
-    accepted = pd.DataFrame({name: series[keep] for name, series in typed.items()})
+    accepted = pd.DataFrame({name: series[keep] for name, series in (typed | per_row).items()})
     for name, spec in layout.columns.items():
         if isinstance(spec, NationalIdColumn):
             accepted[name] = pseudonymise(accepted[name])
+    for key, value in whole_file.items():
+        accepted[key] = value
     accepted[ROW_NUMBER] = frame.loc[keep, ROW_NUMBER].astype("int64")
     return TypedRows(accepted=accepted.reset_index(drop=True), rejects=rejects.reset_index(drop=True))

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 def alert_text(record: RunRecord, settings: Settings, unsaved: str | None = None) -> tuple[str, str]:
     subject = f"[ci-metrics] run {record.run_id} {record.status.upper()} on {socket.gethostname()}"
+    if record.held:
+        subject += ", held back: " + ", ".join(h.source for h in record.held)
     if unsaved:
         subject += ", its record not saved"
     lines = [
@@ -29,12 +31,24 @@ def alert_text(record: RunRecord, settings: Settings, unsaved: str | None = None
         f"Published: {settings.warehouse_path} holds this run's data."
         if record.published
         else f"Nothing was published: {settings.warehouse_path} still holds the previous data.",
-        "",
-        "What failed:",
-        *[f"  - {f}" for f in record.failures or [record.message]],
     ]
+    if record.failures or not record.held:
+        lines += ["", "What failed:", *[f"  - {f}" for f in record.failures or [record.message]]]
+    if record.held:
+        lines += [
+            "",
+            "Held back (the rest was published; these files wait for a fix and are read again",
+            "by the next run):",
+        ]
+        for h in record.held:
+            lines += [
+                f"  - source {h.source}: file(s) {', '.join(h.files)}",
+                *[f"      failed: {c}" for c in h.checks],
+            ]
     if unsaved:
         lines.append(f"  - {unsaved} (`ci-metrics status` does not show this run as it ended)")
+    if record.layout_problems:
+        lines += ["", "Layouts that cannot be used:", *[f"  - {p}" for p in record.layout_problems]]
     if record.warnings:
         lines += ["", "Warnings:", *[f"  - {w}" for w in record.warnings[:20]]]
     lines += ["", "Where to look:", f"  ci-metrics status {record.run_id}"]
@@ -71,6 +85,8 @@ def send_webhook(record: RunRecord, settings: Settings, unsaved: str | None = No
         "record_saved": unsaved is None,
         "failures": record.failures + ([unsaved] if unsaved else []),
         "warnings": record.warnings,
+        "held": [h.model_dump() for h in record.held],
+        "layout_problems": record.layout_problems,
         "message": record.message,
         "data_docs": record.data_docs,
         "details": body,
@@ -86,10 +102,11 @@ def send_webhook(record: RunRecord, settings: Settings, unsaved: str | None = No
 
 
 def notify(record: RunRecord, settings: Settings, unsaved: str | None = None) -> list[str]:
-    """Send every configured alert for a failed or blocked run, or for any run whose record
+    """Send every configured alert for a failed or blocked run, a run that held a source
+    back, or for any run whose record
     could not be saved (``unsaved``: why); returns what was sent. A channel that fails is
     logged, never raised: the run's own outcome stands."""
-    if record.status not in ("failed", "blocked") and not unsaved:
+    if record.status not in ("failed", "blocked") and not (record.held or record.layout_problems or unsaved):
         return []
     sent = []
     if settings.alert_email_to and settings.smtp_host:

@@ -33,7 +33,23 @@ class FileRecord(BaseModel):
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_filtered: int = 0
     message: str = ""
+
+
+class HeldSource(BaseModel):
+    """A source held back by this run: its failed checks and the files held."""
+
+    source: str
+    checks: list[str]
+    files: list[str] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        files = ", ".join(self.files) or "no file"
+        return (
+            f"source {self.source} held back (its previously published data kept): new file(s) "
+            f"{files}; failed: {'; '.join(self.checks)}"
+        )
 
 
 class StageRecord(BaseModel):
@@ -59,6 +75,10 @@ class RunRecord(BaseModel):
     failures: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     stale_sources: list[str] = Field(default_factory=list)
+    held: list[HeldSource] = Field(default_factory=list)
+    """Sources held back by this run (their new files wait; the rest was published)."""
+    layout_problems: list[str] = Field(default_factory=list)
+    """Layout files that could not be used (the files they would read are rejected)."""
     data_docs: str | None = None
     published: bool = False
     extracts: list[str] = Field(default_factory=list)

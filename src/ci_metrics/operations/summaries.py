@@ -18,6 +18,8 @@ from ci_metrics.ingest.ledger import printable
 from ci_metrics.operations.runs import RunRecord
 from ci_metrics.settings import Settings
 
+SHOWN_STATUSES = ("rejected", "ignored", "still_rejected", "held", "replaced", "waiting")
+"""A file with one of these is listed in the run summary, with its message."""
 STATUS_STYLE = {"succeeded": "green", "blocked": "yellow", "failed": "red", "running": "cyan"}
 
 
@@ -51,14 +53,19 @@ def print_run(
     if c:
         console.print(
             f"  files: {c.get('files_seen', 0)} seen, {c.get('files_loaded', 0)} loaded, "
-            f"{c.get('files_skipped', 0)} already loaded, {c.get('files_rejected', 0)} rejected; "
+            f"{c.get('files_skipped', 0)} already loaded, {c.get('files_rejected', 0)} rejected"
+            + (f", {c['files_still_rejected']} still rejected" if c.get("files_still_rejected") else "")
+            + (f", {c['files_held']} held back" if c.get("files_held") else "")
+            + (f", {c['files_waiting']} waiting" if c.get("files_waiting") else "")
+            + "; "
             f"rows: {c.get('rows_loaded', 0)} loaded, {c.get('rows_rejected', 0)} rejected"
         )
     for f in record.files:
-        if f.status in ("rejected", "replaced", "waiting") or f.rows_rejected:
+        if f.status in SHOWN_STATUSES or f.rows_rejected:
             console.print(
                 f"  - {_text(f.source)}/{_text(f.file_name)}: {_text(f.status)}"
                 + (f", {f.rows_rejected} of {f.rows_read} rows rejected" if f.rows_rejected else "")
+                + (f", {f.rows_filtered} rows filtered out by its layout" if f.rows_filtered else "")
                 + (f": {_text(f.message)}" if f.message else "")
             )
     if any(f.rows_rejected for f in record.files):
@@ -69,9 +76,13 @@ def print_run(
     for s in record.stages:
         mark = "ok" if s.ok else "FAILED"
         console.print(f"  stage {_text(s.name):<10} {_seconds(s.seconds):>8}  {mark}  {_text(s.detail)}")
+    for problem in record.layout_problems:
+        console.print(f"  [yellow]layout[/yellow]: {_text(problem)}")
+    for h in record.held:
+        console.print(f"  [yellow]held back[/yellow]: {_text(h.describe())}")
     if record.validation_status:
         console.print(f"  validation: {_text(record.validation_status)}")
-    for w in record.warnings:
+    for w in (w for w in record.warnings if not any(w == h.describe() for h in record.held)):
         console.print(f"    warning: {_text(w)}")
     for failure in record.failures:
         console.print(f"  [red]failure[/red]: {_text(failure)}")

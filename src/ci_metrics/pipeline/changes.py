@@ -3,8 +3,12 @@ code that computes the numbers publishes nothing and stops early (cheaply: no co
 warehouse, no dbt build).
 
 "The code" is fingerprinted: the dbt project (models, seeds, macros, dbt tests, project
-file), the expectation suites, the partner agreements, the source layouts and the package
-version. The fingerprint of each publish is kept in ``ops.publications``.
+file), the expectation suites, the partner agreements, the source layouts and every file of
+the Python package (the disclosure control, the report, the readers: all that shapes what is
+published). The fingerprint of each publish is kept in ``ops.publications``.
+
+"A new file" is one the ledger says this run must read (:func:`~ci_metrics.ingest.ledger.
+needs_reading`): new bytes, bytes held back, or bytes rejected under another judge or name.
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ from pathlib import Path
 
 import duckdb
 
+import ci_metrics
 from ci_metrics import __version__
+from ci_metrics.ingest.cbs.files import cbs_candidates
 from ci_metrics.ingest.inbox import IGNORED_PREFIXES, IN_PROGRESS_SUFFIXES, inbox_files, sha256_of
+from ci_metrics.ingest.judge import judge_fingerprint
 from ci_metrics.ingest.layouts import BUNDLED_LAYOUTS
+from ci_metrics.ingest.ledger import needs_reading, verdicts
 from ci_metrics.operations.runs import RunRecord, StageRecord
 from ci_metrics.pipeline.tracker import StageOutcome, run_logger
-from ci_metrics.publish.validation import SUITES_DIR
 from ci_metrics.settings import Settings
+
+PACKAGE_DIR = Path(ci_metrics.__file__).parent
 
 
 def code_fingerprint(settings: Settings) -> str:
@@ -33,9 +42,10 @@ def code_fingerprint(settings: Settings) -> str:
         "macros": project / "macros",
         "tests/dbt": project / "tests" / "dbt",
         "dbt_project.yml": project / "dbt_project.yml",
-        "expectations": SUITES_DIR,
+        "expectations": settings.expectations_dir,
         "agreements": settings.agreements_dir,
         "layouts": BUNDLED_LAYOUTS,
+        "package": PACKAGE_DIR,
     }
     if settings.layouts_dir:
         roots["local layouts"] = settings.layouts_dir
@@ -43,7 +53,7 @@ def code_fingerprint(settings: Settings) -> str:
     for label, root in roots.items():
         paths = [root] if root.is_file() else sorted(root.rglob("*")) if root.exists() else []
         for path in paths:
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
                 digest.update(f"{label}/{path.relative_to(root).as_posix()}".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -53,6 +63,8 @@ class Changes(StageOutcome):
     """What the scan found: new files (by their bytes) and whether the code changed."""
 
     new_files: int
+    retried_files: int = 0
+    """Of the new files, those the ledger knows (rejected under another judge, held, reprocessed)."""
     known_files: int
     code_changed: bool
     last_run_id: str | None
@@ -63,7 +75,8 @@ class Changes(StageOutcome):
         return self.new_files == 0 and not self.code_changed
 
     def into(self, record: RunRecord, entry: StageRecord) -> None:
-        entry.detail = f"{self.new_files} new files, {self.known_files} known" + (
+        again = f" ({self.retried_files} read again)" if self.retried_files else ""
+        entry.detail = f"{self.new_files} files to read{again}, {self.known_files} known" + (
             ", code changed" if self.code_changed else ""
         )
         if not self.nothing_new:
@@ -84,16 +97,19 @@ class Changes(StageOutcome):
         run_logger().info("run %s: %s", record.run_id, record.message)
 
 
-def detect_changes(settings: Settings, inbox: Path, fingerprint: str | None = None) -> Changes:
+def detect_changes(
+    settings: Settings, inbox: Path, fingerprint: str | None = None, forced: frozenset[str] = frozenset()
+) -> Changes:
     """Compare the inbox and the CBS folder with the published ledger (read-only), and the
-    code's fingerprint (``fingerprint``, default: computed now) with the last publish's."""
+    code's fingerprint (``fingerprint``, default: computed now) with the last publish's.
+    ``forced``: file IDs to read again on demand (``ci-metrics reprocess``)."""
     fingerprint = fingerprint or code_fingerprint(settings)
     candidates = [
-        p
-        for _, p in inbox_files(inbox)
+        (source, p)
+        for source, p in inbox_files(inbox)
         if not p.name.startswith(IGNORED_PREFIXES) and not p.name.endswith(IN_PROGRESS_SUFFIXES)
     ]
-    candidates += sorted(settings.cbs_dir.glob("*.xlsx")) if settings.cbs_dir.exists() else []
+    candidates += [("cbs", p) for p in cbs_candidates(settings.cbs_dir)]
     if not settings.warehouse_path.exists():
         return Changes(
             new_files=len(candidates),
@@ -104,7 +120,7 @@ def detect_changes(settings: Settings, inbox: Path, fingerprint: str | None = No
         )
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        known = {r[0] for r in con.execute("select file_id from ops.files").fetchall()}
+        known = verdicts(con)
         try:
             last = con.execute(
                 "select run_id, code_fingerprint from ops.publications order by published_at desc limit 1"
@@ -113,10 +129,19 @@ def detect_changes(settings: Settings, inbox: Path, fingerprint: str | None = No
             last = []
     finally:
         con.close()
-    new = sum(1 for p in candidates if sha256_of(p) not in known)
+    judge = judge_fingerprint(settings)
+    new = retried = 0
+    for source, path in candidates:
+        file_id = sha256_of(path)
+        verdict = known.get(file_id)
+        if needs_reading(verdict, source, path.name, judge, file_id in forced):
+            new += 1
+            retried += verdict is not None
+    absent = len(forced - {sha256_of(p) for _, p in candidates})  # reprocessed from the archive
     last_run, last_print = last[0] if last else (None, None)
     return Changes(
-        new_files=new,
+        new_files=new + absent,
+        retried_files=retried + absent,
         known_files=len(candidates) - new,
         code_changed=last_print != fingerprint,
         last_run_id=last_run,

@@ -37,18 +37,24 @@ __all__ = ["RunFailed", "nightly", "run_pipeline"]
 
 
 def run_pipeline(
-    settings: Settings, inbox: Path, *, run_id: str | None = None, flow_run_id: str | None = None
+    settings: Settings,
+    inbox: Path,
+    *,
+    run_id: str | None = None,
+    flow_run_id: str | None = None,
+    reprocess: frozenset[str] = frozenset(),
 ) -> RunRecord:
     """One full nightly run. Returns the run record (also saved under HOME/runs); raises
-    :class:`RunFailed` (after saving the record) when nothing was published."""
+    :class:`RunFailed` (after saving the record) when nothing was published. ``reprocess``:
+    file IDs read again whatever the ledger says (``ci-metrics reprocess``)."""
     run = RunTracker(settings, inbox, run_id=run_id, flow_run_id=flow_run_id)
     with publish_cycle(settings, run.run_id) as cycle, run:
         run.stage("key", key_stage, settings)
-        changes = run.stage("scan", scan_task, settings, inbox)
+        changes = run.stage("scan", scan_task, settings, inbox, reprocess)
         if changes.nothing_new:
             return run.record
         build = run.stage("prepare", prepare_task, cycle).build
-        run.stage("ingest", ingest_task, settings, build, inbox)
+        run.stage("ingest", ingest_task, settings, build, inbox, reprocess)
         run.stage("dbt build", dbt_task, settings, build)
         run.stage("validate", validate_task, settings, build)
         run.stage("extracts", extracts_task, settings, build)
@@ -59,13 +65,23 @@ def run_pipeline(
 
 @flow(name="ci-metrics-nightly", persist_result=False, log_prints=False)
 def nightly(
-    inbox: str | None = None, run_id: str | None = None, home: str | None = None
+    inbox: str | None = None,
+    run_id: str | None = None,
+    home: str | None = None,
+    reprocess: list[str] | None = None,
 ) -> RunRecord | State:
-    """Ingest the inbox, build the indicators, validate, publish, then extracts and report."""
+    """Ingest the inbox, build the indicators, validate, publish, then extracts and report.
+    ``reprocess``: file IDs (SHA-256) to read again, e.g. after a layout fix."""
     settings = Settings(home=Path(home)) if home else Settings()
     chosen = Path(inbox).resolve() if inbox else settings.inbox
     try:
-        return run_pipeline(settings, chosen, run_id=run_id, flow_run_id=str(flow_run.get_id() or "") or None)
+        return run_pipeline(
+            settings,
+            chosen,
+            run_id=run_id,
+            flow_run_id=str(flow_run.get_id() or "") or None,
+            reprocess=frozenset(reprocess or ()),
+        )
     except RunFailed as exc:
         # An expected outcome (bad data, a failed test): a Failed state with the reason,
         # without a traceback; the run record says the rest.

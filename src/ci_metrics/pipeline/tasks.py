@@ -8,20 +8,22 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from pydantic import Field
 
 from ci_metrics.ingest.cbs.files import ingest_cbs
 from ci_metrics.ingest.freshness import newest_received, stale_sources
 from ci_metrics.ingest.inbox import Ingestor
+from ci_metrics.ingest.judge import judge_fingerprint
 from ci_metrics.ingest.key import KeyGuardError, KeyStatus, check_key, record_fingerprint
-from ci_metrics.ingest.layouts import load_layouts
+from ci_metrics.ingest.layouts import load_layout_set
 from ci_metrics.ingest.ledger import printable
 from ci_metrics.ingest.limits import InputLimits
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
-from ci_metrics.operations.runs import FileRecord, RunRecord, StageRecord, sync_runs_table
+from ci_metrics.operations.runs import FileRecord, HeldSource, RunRecord, StageRecord, sync_runs_table
 from ci_metrics.pipeline.changes import Changes, detect_changes, record_publication
 from ci_metrics.pipeline.tracker import RunFailed, StageOutcome, run_logger
 from ci_metrics.publish.cycle import BuildCopy, PublishCycle
-from ci_metrics.publish.dbt import run_dbt
+from ci_metrics.publish.holds import build_holding, hold_for_expectations
 from ci_metrics.publish.validation import validate_build
 from ci_metrics.settings import Settings
 from ci_metrics.share.extracts.release import extract_into_pending
@@ -49,9 +51,9 @@ def key_stage(settings: Settings) -> KeyChecked:
 
 
 @task(name="scan", cache_policy=NO_CACHE)
-def scan_task(settings: Settings, inbox: Path) -> Changes:
+def scan_task(settings: Settings, inbox: Path, forced: frozenset[str] = frozenset()) -> Changes:
     """Anything new since the last publish (files or code)? Read-only, cheap."""
-    return detect_changes(settings, inbox)
+    return detect_changes(settings, inbox, forced=forced)
 
 
 class Prepared(StageOutcome):
@@ -67,9 +69,11 @@ class Ingested(StageOutcome):
     counts: dict[str, int]
     files: list[FileRecord]
     stale: list[str]
+    layout_problems: list[str] = Field(default_factory=list)
 
     def into(self, record: RunRecord, entry: StageRecord) -> None:
         record.counts.update(self.counts)
+        record.layout_problems = self.layout_problems
         record.files = self.files
         record.stale_sources = self.stale
         entry.detail = ", ".join(f"{k}={v}" for k, v in self.counts.items())
@@ -94,24 +98,32 @@ def _retry_on_transient_io(task: Any, task_run: Any, state: Any) -> bool:
     retry_delay_seconds=15,
     retry_condition_fn=_retry_on_transient_io,
 )
-def ingest_task(settings: Settings, build: BuildCopy, inbox: Path) -> Ingested:
+def ingest_task(
+    settings: Settings, build: BuildCopy, inbox: Path, forced: frozenset[str] = frozenset()
+) -> Ingested:
+    """Every file the ledger says to read (new, held, rejected under another judge, or
+    ``forced``: reprocessed on demand, from the archive when no longer in the inbox)."""
+    layouts = load_layout_set(settings.layouts_dir, settings.dbt_project_dir)
     with build.connect() as con:
         record_fingerprint(con, settings, build.run_id)
         ingestor = Ingestor(
             con,
             home=settings.root,
             archive_dir=settings.archive_dir,
-            layouts=load_layouts(settings.layouts_dir),
+            layouts=layouts,
             pseudonymise=Pseudonymiser.from_settings(settings),
             run_id=build.run_id,
             limits=InputLimits.from_settings(settings),
+            judge=judge_fingerprint(settings),
+            forced=forced,
         )
         summary = ingestor.ingest_inbox(inbox, settle_seconds=settings.settle_seconds)
         summary.outcomes.extend(ingest_cbs(ingestor, settings.cbs_dir))
+        summary.outcomes.extend(ingestor.ingest_archived(forced))
         stale = stale_sources(newest_received(inbox, con), settings.freshness_days)
     logger = run_logger()
     for o in summary.outcomes:
-        if o.status in ("rejected", "replaced") or o.rows_rejected:
+        if o.status in ("rejected", "ignored", "replaced", "waiting") or o.rows_rejected:
             logger.warning(
                 "%s/%s: %s (%d of %d rows rejected) %s",
                 printable(o.source),
@@ -123,11 +135,33 @@ def ingest_task(settings: Settings, build: BuildCopy, inbox: Path) -> Ingested:
             )
     for line in stale:
         logger.warning("stale source: %s", line)
+    problems = [
+        f"layout file {printable(p.path.name)} cannot be used (the files it would read are rejected "
+        f"until it is fixed): {printable(p.message)}"
+        for p in layouts.problems
+    ]
+    for line in problems:
+        logger.warning(line)
     return Ingested(
         counts=summary.as_dict(),
         files=[FileRecord(**{k: getattr(o, k) for k in FileRecord.model_fields}) for o in summary.outcomes],
         stale=stale,
+        layout_problems=problems,
     )
+
+
+def _note_held(record: RunRecord, held: list[HeldSource]) -> None:
+    """Held sources into the record: their files' status, a warning each, the counts."""
+    for h in held:
+        record.held.append(h)
+        record.warnings.append(h.describe())
+        run_logger().warning(h.describe())
+        for f in record.files:
+            if f.source == h.source and f.file_name in h.files:
+                f.status = "held"
+                f.message = "held back: " + "; ".join(h.checks)
+    record.counts["files_held"] = sum(1 for f in record.files if f.status == "held")
+    record.counts["files_loaded"] = sum(1 for f in record.files if f.status in ("loaded", "replaced"))
 
 
 class Built(StageOutcome):
@@ -135,9 +169,13 @@ class Built(StageOutcome):
     failures: list[str]
     counts: dict[str, int]
     log_tail: str
+    held: list[HeldSource] = Field(default_factory=list)
 
     def into(self, record: RunRecord, entry: StageRecord) -> None:
         entry.detail = ", ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
+        if self.held:
+            entry.detail += "; held back: " + ", ".join(h.source for h in self.held)
+        _note_held(record, self.held)
         if not self.ok:
             entry.ok = False
             record.failures = self.failures
@@ -146,8 +184,11 @@ class Built(StageOutcome):
 
 @task(name="dbt build", cache_policy=NO_CACHE)
 def dbt_task(settings: Settings, build: BuildCopy) -> Built:
-    result = run_dbt(settings, build.path, ["build"])
-    return Built(ok=result.ok, failures=result.failures, counts=result.counts, log_tail=result.log_tail)
+    """dbt build; a source whose own checks fail is held back and the build made again."""
+    result, held = build_holding(settings, build.path, build.run_id)
+    return Built(
+        ok=result.ok, failures=result.failures, counts=result.counts, log_tail=result.log_tail, held=held
+    )
 
 
 class Validated(StageOutcome):
@@ -157,12 +198,21 @@ class Validated(StageOutcome):
     data_docs: str | None
     evaluated: int
     seconds: float
+    held: list[HeldSource] = Field(default_factory=list)
+    build_failures: list[str] = Field(default_factory=list)
 
     def into(self, record: RunRecord, entry: StageRecord) -> None:
         record.validation_status = self.status
         record.data_docs = self.data_docs
-        record.warnings = list(self.warnings)
+        record.warnings = [w for w in record.warnings if w.startswith("source ")] + list(self.warnings)
         entry.detail = f"{self.evaluated} expectations, {self.status}"
+        if self.held:
+            entry.detail += "; held back: " + ", ".join(h.source for h in self.held)
+        _note_held(record, self.held)
+        if self.build_failures:
+            entry.ok = False
+            record.failures = self.build_failures
+            raise RunFailed("dbt build failed after holding a source: " + "; ".join(self.build_failures[:5]))
         if self.critical:
             entry.ok = False
             record.failures = self.critical
@@ -172,7 +222,29 @@ class Validated(StageOutcome):
 
 @task(name="validate", cache_policy=NO_CACHE)
 def validate_task(settings: Settings, build: BuildCopy) -> Validated:
-    report = validate_build(build.path, settings, build.run_id)
+    """The expectations; a source whose own suites fail critically is held back, the build
+    made again and validated again."""
+    held: list[HeldSource] = []
+    while True:
+        report = validate_build(build.path, settings, build.run_id)
+        failures = [(o.target, o.describe()) for o in report.critical_failures]
+        newly = hold_for_expectations(settings, build.path, build.run_id, failures, held) if failures else []
+        if not newly:
+            break
+        held += newly
+        result, more = build_holding(settings, build.path, build.run_id)
+        held += more
+        if not result.ok:
+            return Validated(
+                status=report.status,
+                critical=[],
+                warnings=[],
+                data_docs=None,
+                evaluated=len(report.outcomes),
+                seconds=report.seconds,
+                held=held,
+                build_failures=result.failures,
+            )
     return Validated(
         status=report.status,
         critical=[o.describe() for o in report.critical_failures],
@@ -180,6 +252,7 @@ def validate_task(settings: Settings, build: BuildCopy) -> Validated:
         data_docs=str(report.data_docs) if report.data_docs else None,
         evaluated=len(report.outcomes),
         seconds=report.seconds,
+        held=held,
     )
 
 

@@ -25,7 +25,8 @@ DBT_MAIN = "from dbt.cli.main import cli; import sys; sys.exit(cli())"
 class DbtResult:
     command: str
     returncode: int
-    failures: list[str] = field(default_factory=list)  # "test_name: message"
+    failures: list[str] = field(default_factory=list)  # "node: its whole message"
+    failed_nodes: list[tuple[str, str]] = field(default_factory=list)  # (unique_id, whole message)
     counts: dict[str, int] = field(default_factory=dict)
     log_tail: str = ""
 
@@ -74,8 +75,9 @@ def run_dbt(settings: Settings, warehouse: Path, args: list[str]) -> DbtResult:
             result.counts[status] = result.counts.get(status, 0) + 1
             if status in ("error", "fail"):
                 name = item.get("unique_id", "?")
-                message = (item.get("message") or "").strip().splitlines()
-                result.failures.append(f"{name}: {message[0] if message else status}")
+                message = " ".join((item.get("message") or status).split())  # whole, on one line
+                result.failed_nodes.append((name, message))
+                result.failures.append(f"{name}: {message}")
     if proc.returncode != 0 and not result.failures:
         result.failures.append(f"dbt exited {proc.returncode}:\n{result.log_tail}")
     return result

@@ -256,7 +256,7 @@ def validate_build(
     from great_expectations.expectations.metadata_types import FailureSeverity
 
     started = time.perf_counter()
-    suites = suites if suites is not None else load_suites()
+    suites = suites if suites is not None else load_suites(settings.expectations_dir)
     settings.validation_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(settings.validation_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)

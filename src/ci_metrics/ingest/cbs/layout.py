@@ -126,11 +126,13 @@ class WorkbookSpec(BaseModel):
         description="long: one row per authority, measure and data year; wide: one row per "
         "authority, a column per field."
     )
+    title: str = Field(default="", description="What the workbook is, in a message to a clerk.")
     description: str = ""
     file_patterns: list[str] = Field(
         min_length=1,
-        description="Regexes over the file name (full match); a named group `edition` gives the "
-        "edition year.",
+        description="Regexes over the file name (full match): only a hint (a workbook is recognised "
+        "by its sheets and headers); a named group `edition` gives the edition year when the "
+        "content does not.",
     )
     sheets: list[str] = Field(min_length=1, description="Default sheets to look in (regexes over names).")
     year_row_marker: str | None = Field(
@@ -144,6 +146,24 @@ class WorkbookSpec(BaseModel):
         "titles, each spanning the columns up to the next one.",
     )
     max_header_rows: int = Field(default=20, ge=1, description="Where to look for the header.")
+    header_year: str | None = Field(
+        default=None,
+        description="Regex with a named group `year`, searched in every header part: the match is "
+        "removed from the header before the patterns see it, and the year is the column's data year "
+        "when the data-year row gives none. A year on the code column's header (older editions: "
+        "'סמל הרשות 2009') is the sheet's default year.",
+    )
+    scales: dict[str, float] = Field(
+        default_factory=dict,
+        description="Regex -> factor: a header part matching one (e.g. '(אלפים)', thousands) is "
+        "stripped of the match, and the column's figures are multiplied by the factor (populations "
+        "printed in thousands are stored in persons).",
+    )
+    edition_field: str | None = Field(
+        default=None,
+        description="The field whose data year is the workbook's edition (the file name's `edition` "
+        "group is used only when the content gives none).",
+    )
     identity: IdentitySpec
     fields: dict[str, FieldSpec]
     year_columns: dict[str, str] = Field(
@@ -155,6 +175,22 @@ class WorkbookSpec(BaseModel):
     @classmethod
     def _patterns_compile(cls, value: list[str]) -> list[str]:
         return [_compile(p) for p in value]
+
+    @field_validator("header_year", mode="after")
+    @classmethod
+    def _year_group(cls, value: str | None) -> str | None:
+        if value is not None and "year" not in re.compile(_compile(value)).groupindex:
+            raise ValueError(f"header_year {value!r} has no named group `year`")
+        return value
+
+    @field_validator("scales", mode="after")
+    @classmethod
+    def _scales_compile(cls, value: dict[str, float]) -> dict[str, float]:
+        for pattern, factor in value.items():
+            _compile(pattern)
+            if factor <= 0:
+                raise ValueError(f"scale {pattern!r}: the factor must be positive")
+        return value
 
     @field_validator("fields", mode="after")
     @classmethod
@@ -175,6 +211,8 @@ class WorkbookSpec(BaseModel):
             raise ValueError(f"identity code field {ident.code_field!r} must be a required key of type code")
         if ident.regional_council_status and not ident.status_field:
             raise ValueError("regional_council_status needs status_field")
+        if self.edition_field is not None and self.edition_field not in self.fields:
+            raise ValueError(f"edition_field refers to undeclared field {self.edition_field!r}")
         for out, ref in self.year_columns.items():
             if ref not in self.fields:
                 raise ValueError(f"year column {out!r} refers to undeclared field {ref!r}")

@@ -1,7 +1,8 @@
-"""Load the CBS workbooks of ``cbs_dir`` into schema ``raw``.
+"""Read CBS workbooks into the rows of schema ``raw``.
 
-Tables (re)created on every call, from every workbook of the folder that a declared layout
-(``workbooks.yml``) recognises by its file name:
+A workbook is recognised by its content (:func:`recognise`: sheets and headers, the file
+name only a hint) as one of the declared layouts (``workbooks.yml``), read into rows
+(:func:`workbook_rows`) and written under its ``_file_id`` (:func:`write_rows`). Tables:
 
 ``raw.cbs_local_authorities`` (long)
     One row per authority, measure and data year of the "Local Authorities in Israel"
@@ -10,7 +11,8 @@ Tables (re)created on every call, from every workbook of the folder that a decla
     nil, not_available, blank, invalid), ``raw_value`` the cell as printed, ``data_year``
     the year the data-year row gives the column (a school year counts as its spring
     year). Several editions may be loaded side by side (``edition_year``); staging keeps
-    the latest edition of each authority, measure and year.
+    the latest edition of each authority, measure and year. The edition is read from the
+    content (the data year of the layout's ``edition_field``), else from the file name.
 
 ``raw.cbs_socioeconomic_index`` (wide)
     One row per authority of the socio-economic index table A (``*_375t1.xlsx``-style
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -40,6 +43,7 @@ from ci_metrics.ingest.cbs.workbook import (
     analyse_sheet,
     clean_cell,
     find_column,
+    header_row,
     read_sheets,
     sheets_for,
 )
@@ -78,6 +82,12 @@ LONG_COLUMNS = [
     ("source_column", "VARCHAR"),
     ("source_header", "VARCHAR"),
 ]
+
+
+class NotACbsWorkbookError(ValueError):
+    """A workbook that no declared CBS layout recognises (by content or by name): ignored."""
+
+
 INVALID_SHARE = 0.5
 """A numeric field whose matched column holds more text than this share of its non-empty
 cells was matched to the wrong column: an error, not a column of nulls."""
@@ -99,20 +109,24 @@ class _Workbook:
 
     def __init__(
         self,
-        path: Path,
+        file_name: str,
         spec: WorkbookSpec,
         run_id: str,
-        file_id: str | None = None,
-        limits: InputLimits | None = None,
+        file_id: str,
+        raw: dict[str, list[list[object]]],
     ):
-        self.path, self.spec, self.run_id = path, spec, run_id
-        self.file_name = path.name
-        self.file_id = file_id or sha256_of(path)
+        self.spec, self.run_id = spec, run_id
+        self.file_name = file_name
+        self.file_id = file_id
+        self.raw = raw
+        self._sheets: dict[str, Sheet] = {}
         match = spec.match_file(self.file_name)
         edition = match.groupdict().get("edition") if match else None
-        self.edition = int(edition) if edition else None
-        self.raw = read_sheets(path, limits)
-        self._sheets: dict[str, Sheet] = {}
+        self.edition = int(edition) if edition else None  # the name's hint; the content decides
+        if spec.edition_field:
+            res = self.resolve(spec.edition_field)
+            if res is not None and res.year is not None:
+                self.edition = res.year
 
     def sheet(self, name: str) -> Sheet:
         if name not in self._sheets:
@@ -192,6 +206,12 @@ class _Workbook:
             key: clean_cell(sheet.cell(r, res.column.index), field.type, field.nil)
             for key, (r, _, _) in rows.items()
         }
+        scale = res.column.scale
+        if scale is not None and field.type in ("number", "integer"):  # e.g. thousands -> persons
+            out = {
+                key: c if c.value is None else replace(c, value=_scaled(c.value, scale, field.type))
+                for key, c in out.items()
+            }
         if field.type != "text":
             filled = [c for c in out.values() if c.status != "blank"]
             invalid = [c for c in filled if c.status == "invalid"]
@@ -309,50 +329,121 @@ class _Workbook:
         return pd.DataFrame.from_records(records, columns=columns)
 
 
+def _scaled(value: int | float | str, scale: float, type_: str) -> int | float:
+    scaled = round(float(value) * scale, 6)  # 25.022 thousand -> 25022.0, not 25021.999999999996
+    return int(scaled) if type_ == "integer" and scaled.is_integer() else scaled
+
+
 def read_workbook(path: Path, spec: WorkbookSpec, run_id: str = "manual") -> pd.DataFrame:
     """Rows of one workbook for its raw table (columns of :func:`table_columns`).
 
     Raises :class:`CbsLayoutError` when a required field is missing or ambiguous.
     """
-    return _Workbook(path, spec, run_id).frame()
+    return workbook_rows(path.name, sha256_of(path), read_sheets(path), spec, run_id)
 
 
-def find_workbooks(cbs_dir: Path, layout: CbsLayout) -> dict[str, list[Path]]:
-    """Workbook spec name -> the files of ``cbs_dir`` it recognises (sorted by name)."""
-    if not cbs_dir.is_dir():
-        raise CbsLayoutError(f"CBS folder {cbs_dir} does not exist")
-    found: dict[str, list[Path]] = {spec.name: [] for spec in layout.workbooks}
-    for path in sorted(cbs_dir.iterdir()):
-        if path.suffix.lower() not in WORKBOOK_SUFFIXES or path.name.startswith("~$"):
-            continue
-        problem = kind_of(path.lstat().st_mode)
-        if problem is not None:  # a link, a pipe: never followed, never read
-            log.warning(
-                "CBS folder %s: %s %s, not a regular file: ignored", cbs_dir, printable(path.name), problem
-            )
-            continue
-        spec = next((s for s in layout.workbooks if s.match_file(path.name)), None)
-        if spec is None:
-            log.warning("CBS folder %s: %s matches no declared workbook: ignored", cbs_dir, path.name)
-            continue
-        found[spec.name].append(path)
-    return found
+def workbook_rows(
+    file_name: str, file_id: str, raw: dict[str, list[list[object]]], spec: WorkbookSpec, run_id: str
+) -> pd.DataFrame:
+    """Rows of a workbook already read (:func:`sheets_of`) for its spec's raw table."""
+    return _Workbook(file_name, spec, run_id, file_id, raw).frame()
 
 
-def _write_table(
-    con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]], frame: pd.DataFrame
-) -> None:
-    ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in columns)
-    con.execute(f"create or replace table {RAW_SCHEMA}.{table} ({ddl})")
+# --------------------------------------------------------------------------- recognition
+
+
+def _not_this(spec: WorkbookSpec, raw: dict[str, list[list[object]]]) -> str | None:
+    """Why a workbook is not of ``spec`` (None when it is): it has a sheet named as the spec
+    declares, holding the header of the authority code within the first rows."""
+    names = sheets_for(list(raw), spec.sheets)
+    if not names:
+        return f"no sheet named like {spec.sheets}"
+    if any(header_row(raw[name], spec) is not None for name in names):
+        return None
+    code = spec.fields[spec.identity.code_field]
+    return (
+        f"sheet(s) {[n.strip() for n in names]} hold no header of the authority code "
+        f"(patterns {code.patterns}) in their first {spec.max_header_rows} rows"
+    )
+
+
+def recognise(file_name: str, raw: dict[str, list[list[object]]], layout: CbsLayout) -> WorkbookSpec:
+    """The declared workbook a workbook is, by its content (sheets and headers).
+
+    The file name is only a hint: when several specs recognise the content, the one whose
+    file patterns match the name wins, else the first declared. Raises
+    :class:`NotACbsWorkbookError` when no spec recognises the content and the name matches
+    none, :class:`CbsLayoutError` when the name designates a spec the content does not fit.
+    """
+    reasons = {spec.name: _not_this(spec, raw) for spec in layout.workbooks}
+    fitting = [spec for spec in layout.workbooks if reasons[spec.name] is None]
+    named = [spec for spec in layout.workbooks if spec.match_file(file_name)]
+    for spec in named:
+        if spec in fitting:
+            return spec
+    if fitting:
+        return fitting[0]
+    if named:
+        spec = named[0]
+        raise CbsLayoutError(
+            f"{file_name}: named like {spec.title or spec.name}, but {reasons[spec.name]}. If the CBS "
+            "renamed its sheets or headers, add the new names as synonyms in "
+            "src/ci_metrics/ingest/cbs/workbooks.yml."
+        )
+    titles = " nor ".join(spec.title or spec.name for spec in layout.workbooks)
+    sheets = [n.strip() for n in raw][:8]
+    raise NotACbsWorkbookError(
+        f"matches no declared CBS workbook: neither {titles} (its sheets: {sheets}). "
+        "Leave it out of the CBS folder, or, if it is a CBS edition with new sheet names, add them "
+        "to src/ci_metrics/ingest/cbs/workbooks.yml"
+    )
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def cbs_tables(layout: CbsLayout | None = None) -> list[str]:
+    """The raw tables the CBS workbooks load (unqualified names, in schema ``raw``)."""
+    return [spec.table for spec in (layout or load_cbs_layout()).workbooks]
+
+
+def ensure_cbs_tables(con: duckdb.DuckDBPyConnection, layout: CbsLayout | None = None) -> None:
+    """Create the raw CBS tables, empty, where they do not exist (dbt builds either way)."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for spec in (layout or load_cbs_layout()).workbooks:
+        ddl = ", ".join(f"{name} {kind}" for name, kind in table_columns(spec))
+        con.execute(f"create table if not exists {RAW_SCHEMA}.{spec.table} ({ddl})")
+
+
+def write_rows(con: duckdb.DuckDBPyConnection, spec: WorkbookSpec, file_id: str, frame: pd.DataFrame) -> None:
+    """A workbook's rows in its raw table, replacing the rows of the same ``_file_id`` (the
+    caller holds the transaction)."""
+    columns = table_columns(spec)
+    con.execute(f"delete from {RAW_SCHEMA}.{spec.table} where _file_id = ?", [file_id])
     if frame.empty:
         return
-    view = f"_cbs_{table}_rows"
+    view = f"_cbs_{spec.table}_rows"
     select = ", ".join(f"cast({name} as {sql_type}) as {name}" for name, sql_type in columns)
+    names = ", ".join(name for name, _ in columns)
     con.register(view, frame.astype(object).where(frame.notna(), None))
     try:
-        con.execute(f"insert into {RAW_SCHEMA}.{table} select {select} from {view}")
+        con.execute(f"insert into {RAW_SCHEMA}.{spec.table} ({names}) select {select} from {view}")
     finally:
         con.unregister(view)
+
+
+def same_edition(
+    con: duckdb.DuckDBPyConnection, spec: WorkbookSpec, file_id: str, edition: int | None
+) -> list[str]:
+    """The other workbooks whose rows of ``spec``'s table are of the same edition."""
+    if edition is None:
+        return []
+    rows = con.execute(
+        f"select distinct _file_id from {RAW_SCHEMA}.{spec.table} "
+        "where edition_year = ? and _file_id <> ? order by 1",
+        [edition, file_id],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def load_cbs(
@@ -362,49 +453,41 @@ def load_cbs(
     layout: CbsLayout | None = None,
     limits: InputLimits | None = None,
 ) -> dict[str, int]:
-    """(Re)create the raw CBS tables from the workbooks of ``cbs_dir``; rows per table.
-
-    Every declared workbook must be present at least once; all workbooks are read before
-    the warehouse is touched, and the tables are replaced in one transaction, so a layout
-    error leaves the previous tables as they were.
+    """Every workbook of ``cbs_dir`` recognised by its content, loaded into the raw CBS tables
+    (a workbook's earlier rows replaced); rows per table. Outside the ledger: for a manual
+    load and the tests (the pipeline goes through :func:`ci_metrics.ingest.cbs.files.ingest_cbs`).
+    An unrelated workbook is skipped; a layout error raises :class:`CbsLayoutError`.
     """
     layout = layout or load_cbs_layout()
-    files = find_workbooks(Path(cbs_dir), layout)
-    missing = [spec for spec in layout.workbooks if not files[spec.name]]
-    if missing:
-        raise CbsLayoutError(
-            f"CBS folder {cbs_dir}: no "
-            + "; no ".join(
-                f"{spec.name} workbook (a file named like {spec.file_patterns})" for spec in missing
-            )
-        )
-    frames: dict[str, pd.DataFrame] = {}
-    for spec in layout.workbooks:
-        paths = files[spec.name]
-        parts, seen = [], set()
-        for path in paths:
-            file_id = sha256_of(path)
-            if file_id in seen:  # the same bytes under another name
-                continue
-            seen.add(file_id)
-            parts.append(_Workbook(path, spec, run_id, file_id, limits).frame())
-        frames[spec.table] = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-
-    own_transaction = True
+    limits = limits or InputLimits.from_settings()
+    if not Path(cbs_dir).is_dir():
+        raise CbsLayoutError(f"CBS folder {cbs_dir} does not exist")
+    loaded: list[tuple[WorkbookSpec, str, pd.DataFrame]] = []
+    for path in sorted(Path(cbs_dir).iterdir()):
+        if path.suffix.lower() not in WORKBOOK_SUFFIXES or path.name.startswith(("~$", ".")):
+            continue
+        if kind_of(path.lstat().st_mode) is not None:  # a link, a pipe: never followed, never read
+            log.warning("CBS folder %s: %s is not a regular file: ignored", cbs_dir, printable(path.name))
+            continue
+        raw = read_sheets(path, limits)
+        try:
+            spec = recognise(path.name, raw, layout)
+        except NotACbsWorkbookError as exc:
+            log.warning("CBS folder %s: %s %s: ignored", cbs_dir, printable(path.name), exc)
+            continue
+        file_id = sha256_of(path)
+        loaded.append((spec, file_id, workbook_rows(path.name, file_id, raw, spec, run_id)))
+    con.execute("begin transaction")
     try:
-        con.execute("begin transaction")
-    except duckdb.TransactionException:
-        own_transaction = False  # the caller's transaction
-    try:
-        con.execute(f"create schema if not exists {RAW_SCHEMA}")
-        for spec in layout.workbooks:
-            _write_table(con, spec.table, table_columns(spec), frames[spec.table])
-        if own_transaction:
-            con.execute("commit")
+        ensure_cbs_tables(con, layout)
+        for spec, file_id, frame in loaded:
+            write_rows(con, spec, file_id, frame)
+        con.execute("commit")
     except Exception:
-        if own_transaction:
-            con.execute("rollback")
+        con.execute("rollback")
         raise
-    counts = {f"{RAW_SCHEMA}.{spec.table}": len(frames[spec.table]) for spec in layout.workbooks}
+    counts = {f"{RAW_SCHEMA}.{spec.table}": 0 for spec in layout.workbooks}
+    for spec, _, frame in loaded:
+        counts[f"{RAW_SCHEMA}.{spec.table}"] += len(frame)
     log.info("CBS tables loaded: %s", counts)
     return counts

@@ -219,7 +219,8 @@ class Column:
     parts: tuple[str, ...]  # section, level 1 (filled across its group), level 2...
     year: int | None  # from the data-year row (own cell or the group's), None otherwise
     period: str | None
-    year_source: str | None  # column | group | None
+    year_source: str | None  # column | group | header | None
+    scale: float | None = None  # the factor of a declared scale mark ("(אלפים)"), None when none
 
     @property
     def letter(self) -> str:
@@ -254,28 +255,82 @@ def _excel_cell(value: object) -> object:
     return value
 
 
+ZIP_MAGIC = b"PK\x03\x04"
+"""An xlsx/xlsm is a zip archive; anything else is handed to calamine as a legacy workbook
+(.xls, BIFF8): the format is told by the bytes, never by the file name."""
+
+
 def read_sheets(path: Path, limits: InputLimits | None = None) -> dict[str, list[list[object]]]:
-    """Every sheet of a workbook as rows of raw cell values: held to the input limits, parsed
-    by python-calamine in the isolated worker, typed as ``pandas.read_excel(header=None)``."""
+    """Every sheet of a workbook file (see :func:`sheets_of`)."""
     limits = limits or InputLimits.from_settings()
     try:
         received = receive(path, limits.max_file_bytes)
-        if received.data is None:
-            raise UnreadableFileError(too_large(received.size, limits))
-        sheets = read_workbook_sheets(
-            received.data, "all", limits, zipped=path.suffix.lower() in (".xlsx", ".xlsm")
-        )
-    except (UnreadableFileError, OSError) as exc:
+    except OSError as exc:
         raise CbsLayoutError(f"{path.name}: not a readable workbook: {exc}") from exc
+    if received.data is None:
+        raise CbsLayoutError(f"{path.name}: not a readable workbook: {too_large(received.size, limits)}")
+    return sheets_of(received.data, path.name, limits)
+
+
+def sheets_of(data: bytes, file_name: str, limits: InputLimits) -> dict[str, list[list[object]]]:
+    """Every sheet of a workbook's bytes (xlsx, xlsm or a legacy .xls) as rows of raw cell
+    values: held to the input limits, parsed by python-calamine in the isolated worker, typed
+    as ``pandas.read_excel(header=None)``."""
+    try:
+        sheets = read_workbook_sheets(data, "all", limits, zipped=data[:4] == ZIP_MAGIC)
+    except UnreadableFileError as exc:
+        raise CbsLayoutError(f"{file_name}: not a readable workbook: {exc}") from exc
     out: dict[str, list[list[object]]] = {}
     for name, rows in sheets:
-        data = [[_excel_cell(c) for c in row] for row in rows]
+        cells = [[_excel_cell(c) for c in row] for row in rows]
         try:
-            frame = TextParser(data, header=None, skip_blank_lines=False).read() if data else pd.DataFrame()
+            frame = TextParser(cells, header=None, skip_blank_lines=False).read() if cells else pd.DataFrame()
         except pd.errors.EmptyDataError:
             frame = pd.DataFrame()
         out[name] = frame.astype(object).to_numpy().tolist()
     return out
+
+
+@dataclass(frozen=True)
+class HeaderText:
+    """A header cell as the patterns see it, with the marks the spec declares taken out."""
+
+    text: str
+    year: int | None = None
+    scale: float | None = None
+
+
+def header_text(value: object, spec: WorkbookSpec) -> HeaderText:
+    """:func:`normalise_header`, then the spec's ``header_year`` and ``scales`` marks removed
+    (and kept: the year and the factor)."""
+    text = normalise_header(value)
+    if not text:
+        return HeaderText("")
+    year = scale = None
+    for pattern, factor in spec.scales.items():
+        stripped = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+        if stripped != text:
+            text, scale = _WS.sub(" ", stripped).strip(), factor
+    if spec.header_year:
+        m = re.search(spec.header_year, text, re.IGNORECASE)
+        if m and m.group("year"):
+            year = int(m.group("year"))
+            text = _WS.sub(" ", text[: m.start()] + " " + text[m.end() :]).strip()
+    return HeaderText(text, year, scale)
+
+
+def header_row(values: list[list[object]], spec: WorkbookSpec) -> int | None:
+    """The first row (0-based, within ``max_header_rows``) holding the header of the code
+    field: where a sheet of authorities starts. None when the sheet has none."""
+    ident = spec.identity
+    key_specs = [spec.fields[ident.code_field]]
+    if ident.code_fallback_field:
+        key_specs.append(spec.fields[ident.code_fallback_field])
+    for r in range(min(spec.max_header_rows, len(values))):
+        for v in values[r]:
+            if not _is_empty(v) and any(_matches_any(header_text(v, spec).text, k) for k in key_specs):
+                return r
+    return None
 
 
 def _matches_any(text: str, spec: FieldSpec) -> bool:
@@ -295,13 +350,7 @@ def analyse_sheet(name: str, values: list[list[object]], spec: WorkbookSpec, fil
     n_rows = len(values)
     width = max((len(r) for r in values), default=0)
 
-    label_row = None
-    for r in range(min(spec.max_header_rows, n_rows)):
-        if any(
-            _matches_any(normalise_header(v), k) for v in values[r] for k in key_specs if not _is_empty(v)
-        ):
-            label_row = r
-            break
+    label_row = header_row(values, spec)
     if label_row is None:
         patterns = spec.fields[ident.code_field].patterns
         raise CbsLayoutError(
@@ -315,7 +364,7 @@ def analyse_sheet(name: str, values: list[list[object]], spec: WorkbookSpec, fil
         c
         for r in range(label_row, min(label_row + 5, n_rows))
         for c, v in enumerate(values[r])
-        if not _is_empty(v) and any(_matches_any(normalise_header(v), k) for k in key_specs)
+        if not _is_empty(v) and any(_matches_any(header_text(v, spec).text, k) for k in key_specs)
     }
     data_start = None
     for r in range(label_row + 1, n_rows):
@@ -361,7 +410,10 @@ def analyse_sheet(name: str, values: list[list[object]], spec: WorkbookSpec, fil
             s = normalise_header(at(section_row, c))
             if s:
                 section = s
-        cells = [normalise_header(at(r, c)) for r in levels]
+        marks = [header_text(at(r, c), spec) for r in levels]
+        cells = [m.text for m in marks]
+        header_year = next((m.year for m in reversed(marks) if m.year), None)
+        scale = next((m.scale for m in marks if m.scale), None)
         explicit = None
         if year_row is not None and c != marker_col:
             explicit = parse_period(at(year_row, c))
@@ -391,11 +443,23 @@ def analyse_sheet(name: str, values: list[list[object]], spec: WorkbookSpec, fil
             year, period, source = explicit[0], explicit[1], "column"
         elif inherited_top and group_year:
             year, period, source = group_year[0], group_year[1], "group"
+        elif header_year:
+            year, period, source = header_year, str(header_year), "header"
         else:
             year = period = source = None
         if not inherited_top:
             group_year = explicit
-        columns.append(Column(name, c, (section, *parts), year, period, source))
+        columns.append(Column(name, c, (section, *parts), year, period, source, scale))
+    if default_year is None:  # no data-year row: a year on the code column's header (older editions)
+        years = sorted(
+            {
+                col.year
+                for col in columns
+                if col.index in key_cols and col.year_source == "header" and col.year
+            }
+        )
+        if years:
+            default_year, default_period = years[-1], str(years[-1])
     return Sheet(name, values, label_row, data_start, default_year, default_period, columns)
 
 
