@@ -1,13 +1,24 @@
-{#- Union of every model tagged `indicator` (one model per indicator, each emitting the long
-    format of `indicator_values`), found in the graph at run time. dbt only learns a model's
-    dependencies while parsing, when the graph is not yet available, so the calling model
-    must declare each indicator model with a `-- depends_on: {{ ref(...) }}` line; a model
-    tagged `indicator` that is not declared stops the run with the line to add. -#}
+{#- The indicator models (every model under models/marts/indicators/, one per registry row),
+    each emitting the long format of `indicator_values`, unioned without a hand-kept list.
+
+    dbt learns a model's dependencies only while parsing, when the graph is still empty: the
+    calling model declares the indicator models with `declare_indicator_models()`, from the
+    environment variable CI_METRICS_INDICATOR_MODELS that ci-metrics sets for every dbt
+    command (the folder's file names: src/ci_metrics/publish/dbt.py). The union itself reads
+    the graph at run time; a model of the folder that is not declared (dbt run by hand without the
+    variable) stops `dbt build`/`dbt run` naming it. -#}
+{% macro declare_indicator_models() -%}
+    {%- for name in env_var('CI_METRICS_INDICATOR_MODELS', '').split(',') if name.strip() %}
+-- depends_on: {{ ref(name.strip()) }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro indicator_model_names() -%}
     {%- set names = [] -%}
     {%- if execute -%}
         {%- for node in graph.nodes.values() -%}
-            {%- if node.resource_type == 'model' and 'indicator' in node.tags -%}
+            {%- if node.resource_type == 'model'
+                and node.original_file_path.replace('\\', '/').startswith('models/marts/indicators/') -%}
                 {%- do names.append(node.name) -%}
             {%- endif -%}
         {%- endfor -%}
@@ -17,18 +28,19 @@
 
 {% macro union_indicator_models(columns) -%}
     {%- set names = indicator_model_names() -%}
+    {%- set missing = [] -%}
     {%- if execute -%}
         {%- set declared = model.depends_on.nodes -%}
-        {%- set missing = [] -%}
         {%- for name in names -%}
             {%- if ('model.' ~ project_name ~ '.' ~ name) not in declared -%}
-                {%- do missing.append("-- depends_on: {{ ref('" ~ name ~ "') }}") -%}
+                {%- do missing.append(name) -%}
             {%- endif -%}
         {%- endfor -%}
-        {%- if missing -%}
+        {%- if missing and flags.WHICH in ('build', 'run') -%}
             {%- do exceptions.raise_compiler_error(
-                "Indicator models tagged 'indicator' but not declared in " ~ model.name
-                ~ ". Add these lines to " ~ model.original_file_path ~ ":\n" ~ (missing | join("\n"))) -%}
+                "Indicator models not declared in " ~ model.name ~ " (" ~ (missing | join(", "))
+                ~ "): run dbt through `ci-metrics dbt ...`, which lists models/marts/indicators/ in "
+                ~ "CI_METRICS_INDICATOR_MODELS for dbt's parser") -%}
         {%- endif -%}
         {%- if not names -%}
             {%- do exceptions.raise_compiler_error("No model is tagged 'indicator'.") -%}
@@ -38,6 +50,7 @@
     {% if not loop.first %}union all{% endif %}
     select
         {{ columns | join(',\n        ') }}
-    from {{ ref(name) }}
+    {#- undeclared (dbt compile or the SQL linter without the variable): the relation by name #}
+    from {{ graph.nodes['model.' ~ project_name ~ '.' ~ name].relation_name if name in missing else ref(name) }}
     {%- endfor %}
 {%- endmacro %}

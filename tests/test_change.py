@@ -278,3 +278,62 @@ def test_a_change_to_the_disclosure_code_alone_reissues_the_extracts(
     assert query(settings, "select count(*) from ops.publications where run_id = ?", [record.run_id]) == [
         (1,)
     ]
+
+
+def test_an_analyst_adds_an_indicator_as_one_model_and_one_registry_row(
+    copy_of_home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's recipe, played by a test: in a copy of the project, one SQL model and one
+    registry row (and the agreement that shares it); the next run carries the indicator to
+    every place an indicator goes."""
+    import csv
+
+    from test_publish import copy_of_dbt_project
+
+    from ci_metrics.settings import PROJECT_ROOT
+
+    settings = copy_of_home
+    project = copy_of_dbt_project(tmp_path / "project")
+    new_id = "srv_stay_share_trial"
+    (project / "models" / "marts" / "indicators" / f"ind_{new_id}.sql").write_text(
+        "with\n\nfinal as (\n\n"
+        f"    {{{{ weighted_survey_share(indicator_id='{new_id}', question='q_stay') }}}}\n\n"
+        ")\n\nselect * from final\n",
+        encoding="utf-8",
+    )
+    registry = project / "seeds" / "indicator_registry.csv"
+    with registry.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    row = dict(next(r for r in rows if r["indicator_id"] == "srv_intent_to_stay"))
+    row.update(
+        indicator_id=new_id,
+        name_he="כוונה להישאר בעיר (ניסיון)",
+        name_en="Intent to stay (trial)",
+        display_order=str(max(int(r["display_order"]) for r in rows) + 1),
+    )
+    with registry.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows([*rows, row])
+    agreements = tmp_path / "agreements"
+    shutil.copytree(PROJECT_ROOT / "agreements", agreements)
+    public = agreements / "public.yml"
+    text = public.read_text(encoding="utf-8")
+    assert "  - srv_intent_to_stay\n" in text
+    public.write_text(
+        text.replace("  - srv_intent_to_stay\n", f"  - srv_intent_to_stay\n  - {new_id}\n"), encoding="utf-8"
+    )
+    monkeypatch.setenv("CI_METRICS_DBT_PROJECT_DIR", str(project))
+    monkeypatch.setenv("CI_METRICS_AGREEMENTS_DIR", str(agreements))
+
+    record = run_flow(settings, SAMPLE_INBOX)  # no new file: the code changed
+    assert record.status == "succeeded" and record.published, record.failures
+    assert query(
+        settings, "select count(*) > 0 from marts.indicator_values where indicator_id = ?", [new_id]
+    ) == [(True,)]
+    assert query(
+        settings, "select count(*) from marts.indicator_progress where indicator_id = ?", [new_id]
+    ) == [(1,)]
+    extracts = [p for p in settings.extracts_dir.rglob("*.csv") if "public" in p.parts]
+    assert any(new_id in p.read_text(encoding="utf-8-sig") for p in extracts), extracts
+    assert record.report and "כוונה להישאר בעיר (ניסיון)" in Path(record.report).read_text(encoding="utf-8")

@@ -20,9 +20,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import require_program
+from test_indicators import registry_frame, registry_ids
 
 from ci_metrics.share.extracts import (
     DEFAULT_AGREEMENTS_DIR,
@@ -34,6 +36,8 @@ from ci_metrics.share.extracts import (
     produce_extracts,
 )
 from ci_metrics.share.extracts.csv_writer import neutralize, render_csv
+from ci_metrics.share.extracts.disclosure import DERIVED_COLUMNS, DerivedIndicator, derived_indicators
+from ci_metrics.share.extracts.release import registry_warnings
 
 LOC = 1034
 OTHER_LOC = 9999
@@ -236,6 +240,10 @@ def make_marts() -> tuple[pd.DataFrame, pd.DataFrame]:
             "min_cell_size": [WELFARE_MIN_CELL if i == "wel_families_known" else 10 for i in ids],
         }
     )
+    # What a derived indicator is computed from: the registry's own columns (marts.indicators).
+    derived = registry_frame().set_index("indicator_id")
+    for col in DERIVED_COLUMNS:
+        indicators[col] = indicators["indicator_id"].map(derived[col])
     return values, indicators
 
 
@@ -292,6 +300,41 @@ def truth_index(values: pd.DataFrame) -> dict:
     }
 
 
+def merged_truth(values: pd.DataFrame, groupings: dict) -> dict:
+    """Truth of the merged cells an agreement publishes, summed here from the members' rows
+    (independently of the code under test), plus every warehouse cell as in ``truth_index``."""
+    merged = []
+    for dim, groups in groupings.items():
+        for group, g in groups.items():
+            rows = values[(values.dimension == dim) & values.dimension_value.isin(g.members)]
+            for (ind, period, loc), cell in rows.groupby(["indicator_id", "period", "locality_code"]):
+                n, d = cell.numerator.sum(), cell.denominator.sum()
+                merged.append(
+                    dict(
+                        indicator_id=ind,
+                        period=period,
+                        locality_code=loc,
+                        dimension=dim,
+                        dimension_value=group,
+                        numerator=n,
+                        denominator=d,
+                        value=100 * n / d,
+                        unweighted_count=cell.unweighted_count.sum(),
+                    )
+                )
+    return truth_index(pd.concat([values, pd.DataFrame(merged, columns=values.columns)], ignore_index=True))
+
+
+def fails_alone(r, threshold: int, min_outcome: int = 3) -> bool:
+    """Rules 1 and 2 on one true cell, written here without the code under test."""
+    count = true_count(r)
+    if count is None or count < threshold:
+        return True
+    if r.indicator_id in SURVEY or pd.isna(r.numerator) or r.indicator_id == "dem_net_migration":
+        return False
+    return r.numerator < min_outcome or r.denominator - r.numerator < min_outcome
+
+
 def true_count(r) -> float | None:
     if not pd.isna(r.unweighted_count):
         return float(r.unweighted_count)
@@ -315,11 +358,11 @@ def test_shipped_agreements_are_valid_and_as_required():
         assert statuses[p].state == "active", statuses[p].message
     edu = load_agreement(DEFAULT_AGREEMENTS_DIR / "education_department.yml")
     assert "school" in edu.dimensions and edu.min_cell_size == 10
-    assert all(i.startswith("edu_") for i in edu.indicators) and len(edu.indicators) == 5
+    assert all(i.startswith(("edu_", "ec_")) for i in edu.indicators) and len(edu.indicators) == 7
     moe = load_agreement(DEFAULT_AGREEMENTS_DIR / "ministry_of_education.yml")
     assert moe.min_cell_size == 11 and all(i.startswith("edu_") for i in moe.indicators)
     fnd = load_agreement(DEFAULT_AGREEMENTS_DIR / "leap_forward_foundation.yml")
-    assert len(fnd.indicators) == 11 and not {"school", "neighborhood"} & set(fnd.dimensions)
+    assert set(fnd.indicators) == registry_ids() and not {"school", "neighborhood"} & set(fnd.dimensions)
     pub = load_agreement(DEFAULT_AGREEMENTS_DIR / "public.yml")
     assert set(pub.dimensions) == {"total", "gender", "community", "age_group"} and pub.min_cell_size == 10
 
@@ -442,6 +485,7 @@ def test_no_published_cell_is_small_or_recoverable(produced, marts):
     reasons_seen: set[str] = set()
     for partner in SHIPPED:
         agreement = load_agreement(DEFAULT_AGREEMENTS_DIR / f"{partner}.yml")
+        truth = merged_truth(values, agreement.groupings)
         rows = read_extract(values_file(produced, partner))
         groups: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
         for r in rows:
@@ -474,8 +518,20 @@ def test_no_published_cell_is_small_or_recoverable(produced, marts):
                 # Attribute disclosure: 0-2 people with, or without, the outcome.
                 assert t.numerator >= 3 and t.denominator - t.numerator >= 3, (partner, key)
             if t.indicator_id == "edu_bagrut_gap_ethiopian":
-                # gap = rate(other) - rate(ethiopian_origin): published only with both rates.
+                # gap = rate(other) - rate(ethiopian_origin), from the warehouse's own cells: both
+                # pass rules 1 and 2 on their own, and a rate the partner gets as a cell of its
+                # own (not merged with others) is published.
+                merged_away = {
+                    m
+                    for g in agreement.groupings.get("community", {}).values()
+                    if len(g.members) > 1
+                    for m in g.members
+                }
                 for c in ("ethiopian_origin", "other"):
+                    own = truth[("edu_bagrut_eligibility", key[1], key[2], "community", c)]
+                    assert not fails_alone(own, max(agreement.min_cell_size, 10)), (partner, key, c)
+                    if c in merged_away:
+                        continue
                     src = [
                         x
                         for x in rows
@@ -532,6 +588,116 @@ def test_no_published_cell_is_small_or_recoverable(produced, marts):
     assert {"", "primary", "attribute", "complementary", "derived"} <= reasons_seen, reasons_seen
 
 
+GAP, GAP_SOURCE, GAP_CELLS = (
+    "edu_bagrut_gap_ethiopian",
+    "edu_bagrut_eligibility",
+    ("ethiopian_origin", "other"),
+)
+
+
+def _in_span(known: list[np.ndarray], v: np.ndarray) -> bool:
+    a = np.vstack(known)
+    return np.linalg.matrix_rank(np.vstack([a, v])) == np.linalg.matrix_rank(a)
+
+
+def linear_attacker(
+    releases: list[tuple[str, list[dict], dict]], values: pd.DataFrame, threshold: int
+) -> list:
+    """What a reader holding all ``releases`` (name, CSV rows, the agreement's groupings) can
+    work out exactly, written without the code under test.
+
+    Per breakdown (indicator, period, locality, dimension) a published cell is a known sum of
+    warehouse categories (its members), and so is the total. A numerator or denominator of
+    a set of categories is recoverable when it is a linear combination of known sums. The gap
+    adds rates: gap + one published rate gives the other; a rate and a recoverable
+    denominator give the numerator (and conversely). Protected, and so never recoverable: every
+    warehouse category that fails rules 1 or 2 on its own (e.g. ``unknown`` merged into
+    "everyone else") and every cell some release withholds that no release publishes (a cell
+    one partner gets and another has withheld as a complement is not secret; what it protected
+    is checked as a category failing the rules). Returns what was recovered.
+    """
+    leaks = []
+    raw = values[values.dimension != "total"]
+    for (ind, period, loc, dim), cell in raw.groupby(
+        ["indicator_id", "period", "locality_code", "dimension"]
+    ):
+        cats = sorted(cell.dimension_value.astype(str))
+        pos = {c: i for i, c in enumerate(cats)}
+
+        def vec(members, pos=pos, cats=cats):
+            v = np.zeros(len(cats))
+            for m in members:
+                v[pos[m]] = 1.0
+            return v
+
+        known = [np.ones(len(cats))]  # the total
+        protected = [
+            (vec([r.dimension_value]), f"{r.dimension_value} fails the rules alone")
+            for r in cell.itertuples(index=False)
+            if fails_alone(r, threshold)
+        ]
+        rate_known: set[str] = set()
+        gap_published = False
+        for name, rows, groupings in releases:
+            for r in rows:
+                if (r["indicator_id"], int(r["period"]), int(r["locality_code"])) != (ind, period, loc):
+                    continue
+                if r["indicator_id"] == GAP:
+                    continue
+                if r["dimension"] != dim:
+                    continue
+                value = unneutralize(r["dimension_value"])
+                members = list(groupings[dim][value].members) if dim in groupings else [value]
+                if r["suppressed"]:
+                    protected.append((vec(members), f"{name} withholds {value}"))
+                else:
+                    known.append(vec(members))
+                    if len(members) == 1:
+                        rate_known.add(members[0])
+            gap_published |= any(
+                r["indicator_id"] == GAP and int(r["period"]) == period and not r["suppressed"] for r in rows
+            )
+        if (ind, dim) == (GAP_SOURCE, "community") and gap_published and rate_known & set(GAP_CELLS):
+            rate_known |= set(GAP_CELLS)
+        known_num, known_den = list(known), list(known)
+        for c in sorted(rate_known):  # a rate and one count give the other count
+            if _in_span(known_den, vec([c])):
+                known_num.append(vec([c]))
+            if _in_span(known_num, vec([c])):
+                known_den.append(vec([c]))
+        published = {tuple(v) for v in known}
+        for v, why in protected:
+            if tuple(v) in published:
+                continue
+            for field, span in (("numerator", known_num), ("denominator", known_den)):
+                if _in_span(span, v):
+                    leaks.append((ind, period, loc, dim, why, field))
+    return leaks
+
+
+def test_no_protected_cell_is_recoverable_across_releases(produced, marts):
+    """Every partner also reads the public extract; here all releases are read together."""
+    values, _ = marts
+    releases = [
+        (
+            p,
+            read_extract(values_file(produced, p)),
+            load_agreement(DEFAULT_AGREEMENTS_DIR / f"{p}.yml").groupings,
+        )
+        for p in SHIPPED
+    ]
+    pupils = values[values.indicator_id.isin(EDU)]
+    assert linear_attacker(releases, pupils, threshold=10) == []  # the lowest threshold of the four
+    # The attacker finds a leak when there is one: a release giving `other` beside the merged cell.
+    public = releases[SHIPPED.index("public")]
+    leaky_rows = [
+        {**r, "suppressed": ""}
+        for r in read_extract(values_file(produced, "education_department"))
+        if r["dimension"] == "community"
+    ]
+    assert linear_attacker([public, ("leaky", leaky_rows, {})], pupils, threshold=10)
+
+
 def test_expected_suppressions_in_fixture(produced):
     rows = read_extract(values_file(produced, "education_department"))
     by = {
@@ -548,6 +714,38 @@ def test_expected_suppressions_in_fixture(produced):
     # 24 pupils published with a whole-number value.
     small = by[("edu_bagrut_eligibility", "2020", "school", "34402")]
     assert small["suppressed"] == "" and small["value_decimals"] == "0" and "." not in small["value"]
+
+
+def test_what_an_indicator_derives_from_is_read_from_the_registry():
+    """Rule 4 knows the gap through the registry's derived_* columns (marts.indicators), not
+    by name (test_groupings: without them the gap would be published)."""
+    assert derived_indicators(registry_frame()) == {
+        GAP: DerivedIndicator(GAP_SOURCE, "community", ("other", "ethiopian_origin"))
+    }
+    assert set(GAP_CELLS) == {"other", "ethiopian_origin"}
+    partial = registry_frame().assign(derived_subtrahend=None)
+    with pytest.raises(ValueError, match=GAP):
+        derived_indicators(partial)
+
+
+def test_the_run_warns_naming_an_indicator_without_partner_or_hebrew_text(tmp_path, marts):
+    """The extracts stage adds these to the run's warnings (pipeline/tasks.py extracts_task)."""
+    values, _ = marts
+    registry = registry_frame()
+    assert registry_warnings_for(tmp_path / "ok.duckdb", values, registry) == []
+    first = str(registry.indicator_id.iloc[0])
+    broken = registry.copy()
+    broken.loc[0, "definition_he"] = None
+    broken = pd.concat([broken, broken.iloc[[1]].assign(indicator_id="zz_unlisted")], ignore_index=True)
+    assert registry_warnings_for(tmp_path / "broken.duckdb", values, broken) == [
+        f"indicator {first}: no Hebrew text in the registry (definition_he)",
+        "indicator zz_unlisted: in no partner agreement in force (no extract and no report carry it)",
+    ]
+
+
+def registry_warnings_for(path: Path, values: pd.DataFrame, indicators: pd.DataFrame) -> list[str]:
+    make_warehouse(path, values, indicators).close()
+    return registry_warnings(path, DEFAULT_AGREEMENTS_DIR, today=TODAY)
 
 
 def test_indicator_own_threshold_applies_through_build_partner_frame(marts):

@@ -92,6 +92,7 @@ def test_file_names_per_source(gen) -> None:
         "youth",
         "welfare",
         "surveys",
+        "early_childhood",
         "truth.json",
     }
     for i, code in enumerate(summary.locality_codes):
@@ -103,6 +104,7 @@ def test_file_names_per_source(gen) -> None:
         for y in YEARS:
             assert (out / "schools" / f"achievement_{code}_{y}.xlsx").is_file()
             assert (out / "surveys" / f"survey_{code}_{y}.csv").is_file()
+            assert (out / "early_childhood" / f"early_childhood_{code}_{y}.csv").is_file()
         youth = files(out, "youth", f"*_{code}_*")
         for p in youth:
             m = re.fullmatch(rf"([a-z_]+)_{code}_(\d{{4}})\.(csv|xlsx)", p.name)
@@ -118,7 +120,7 @@ def test_files_match_the_pipeline_layouts(gen) -> None:
 
     layouts = layouts_mod.load_layouts()
     out, _, _ = gen
-    for source in ("residents", "schools", "youth", "welfare", "surveys"):
+    for source in ("residents", "schools", "youth", "welfare", "surveys", "early_childhood"):
         for p in files(out, source):
             layout = layouts_mod.layout_for(p.name, source, layouts)
             assert layout is not None, f"no layout reads {source}/{p.name}"
@@ -143,7 +145,16 @@ def test_encodings(gen) -> None:
         assert not raw.startswith(b"\xef\xbb\xbf")
         raw.decode("utf-8")
     for p in list(out.rglob("*.csv")):
-        assert b"\r\n" not in p.read_bytes() and p.read_bytes().endswith(b"\n")
+        if p.parent.name != "early_childhood":
+            assert b"\r\n" not in p.read_bytes() and p.read_bytes().endswith(b"\n")
+    # early childhood: UTF-8 with a BOM, semicolons, CRLF, a closing total line of the rows' count
+    for p in files(out, "early_childhood"):
+        raw = p.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and raw.endswith(b"\r\n")
+        lines = raw.decode("utf-8-sig").split("\r\n")[:-1]
+        assert "\n" not in "".join(lines)
+        assert lines[0].startswith("מספר זהות ילד;שם פרטי;")
+        assert lines[-1] == f'סה"כ ילדים;{len(lines) - 2};;;;;;;'
     for p in files(out, "schools") + files(out, "youth", "*.xlsx"):
         with zipfile.ZipFile(p) as z:
             assert "xl/worksheets/sheet1.xml" in z.namelist()
@@ -161,11 +172,14 @@ def test_headers_as_in_the_sample(gen) -> None:
         ("youth", "tzofim_*.csv", "utf-8"),
         ("youth", "hanoar_haoved_*.csv", "cp1255"),
         ("youth", "ezra_*.csv", "utf-8-sig"),
+        ("early_childhood", "early_childhood_*.csv", "utf-8-sig"),
     }
     for source, pattern, enc in sample_csv:
         want = csv_header(files(SAMPLE, source, pattern)[0], enc)
         for p in files(out, source, pattern):
             assert csv_header(p, enc) == want, p.name
+    want_ec = csv_header(files(SAMPLE, "early_childhood")[0], "utf-8-sig")[0].split(";")
+    assert len(want_ec) == 9
     for mv in ("bnei_akiva", "krembo"):
         want = xlsx_rows(files(SAMPLE, "youth", f"{mv}_*.xlsx")[0])[0]
         for p in files(out, "youth", f"{mv}_*.xlsx"):
@@ -277,6 +291,23 @@ def test_traps_present(gen) -> None:
     assert (w["תאריך סגירה"] == "").any() and (w["תאריך סגירה"] != "").any()
     assert (~w["ת.ז. ראש משפחה"].isin(reg_ids)).any(), "files of families no longer registered"
 
+    ec = pd.concat(
+        [
+            pd.read_csv(p, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False).assign(_f=p.name)
+            for p in files(out, "early_childhood")
+        ]
+    )
+    ec = ec[ec["מספר זהות ילד"] != 'סה"כ ילדים']
+    assert set(ec["סוג מסגרת"]) == {"מעון יום", "גן טרום טרום חובה", "גן טרום חובה", "גן חובה"}
+    assert (~ec["מספר זהות ילד"].map(luhn_ok)).any(), "some child IDs fail the check digit"
+    assert (~ec["מספר זהות ילד"].isin(reg_ids)).any(), "children of other towns"
+    assert ec.duplicated().any(), "early-childhood rows repeat"
+    two = ec[ec.duplicated(["מספר זהות ילד", "_f"], keep=False) & ~ec.duplicated(keep=False)]
+    assert len(two), "a child in two frameworks"
+    moved_on_jan1 = two[two["תאריך עזיבה"].str.startswith("01/01/")]
+    assert len(moved_on_jan1), "a child who moved between frameworks on 1 January"
+    assert (ec["תאריך עזיבה"] != "").any() and (ec["תאריך עזיבה"] == "").any()
+
 
 def test_generator_ids_pass_the_pipelines_check() -> None:
     ids = _ids.unique_ids(np.random.default_rng(0), 5000, 3, 1 << 17, salt=123)
@@ -350,6 +381,8 @@ def test_truth_rows(gen) -> None:
                 "wel_families_known",
                 "srv_trust_municipality",
                 "yth_movement_participation",
+                "ec_daycare_enrollment",
+                "ec_preschool_enrollment",
             ):
                 assert (ind, y, code) in totals, (ind, y, code)
 

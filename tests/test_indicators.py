@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from ci_metrics_synthetic.truth_check import compare_with_truth, load_truth
@@ -25,6 +26,11 @@ def con(published_warehouse: Path):
 def registry_ids() -> set[str]:
     with REGISTRY.open(encoding="utf-8", newline="") as f:
         return {row["indicator_id"] for row in csv.DictReader(f)}
+
+
+def registry_frame() -> pd.DataFrame:
+    """The registry seed as a frame (the columns of marts.indicators that come from it)."""
+    return pd.read_csv(REGISTRY, encoding="utf-8")
 
 
 def test_every_truth_row_is_published_with_the_same_numbers(con) -> None:

@@ -1,4 +1,4 @@
-"""Ingestion of the five partner sources: counts against the files, rejects with reasons,
+"""Ingestion of the six partner sources: counts against the files, rejects with reasons,
 nothing lost, nothing counted twice, no personal data past the door."""
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from ci_metrics.ingest.inbox import Ingestor
 from ci_metrics.ingest.layouts import load_layouts
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
 
-ENCODINGS = {"residents": "cp1255", "welfare": "cp1255", "surveys": "utf-8"}
+ENCODINGS = {"residents": "cp1255", "welfare": "cp1255", "surveys": "utf-8", "early_childhood": "utf-8-sig"}
+DELIMITERS = {"early_childhood": ";"}
+CLOSING_LINES = {"early_childhood": 'סה"כ ילדים'}
+"""First cell of a CSV's closing total line: not a data row (the layout filters it out)."""
 YOUTH_ENCODINGS = {"tzofim": "utf-8", "hanoar_haoved": "cp1255", "ezra": "utf-8-sig"}
 ID_HEADERS = {
     "מספר זהות",
@@ -28,6 +31,7 @@ ID_HEADERS = {
     "תז",
     "ID",
     "ת.ז. ראש משפחה",
+    "מספר זהות ילד",
 }
 NAME_HEADERS = {"שם פרטי", "שם משפחה", "first_name", "last_name", "שם מלא", "שם", "Name"}
 
@@ -64,7 +68,11 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return body
     encoding = ENCODINGS.get(source) or YOUTH_ENCODINGS[path.name.rsplit("_", 2)[0]]
     text = path.read_bytes().decode(encoding)
-    return list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=DELIMITERS.get(source, ",")))
+    if source in CLOSING_LINES:
+        assert next(iter(rows[-1].values())) == CLOSING_LINES[source], path.name
+        rows = rows[:-1]
+    return rows
 
 
 def sample_files() -> list[Path]:
@@ -93,7 +101,7 @@ def test_every_sample_file_is_loaded_and_counted(warehouse) -> None:
             bad_ids += bool(id_values) and not _id_ok(str(id_values[0]))  # surveys carry no ID
         status, read, loaded, rejected = files[path.name]
         assert status == "loaded", path.name
-        assert read == len(rows), path.name
+        assert read == len(rows) + (path.parent.name in CLOSING_LINES), path.name
         assert loaded + rejected == len(rows), path.name
         assert rejected == bad_ids, f"{path.name}: {rejected} rejected, {bad_ids} IDs fail the check digit"
 
@@ -105,6 +113,7 @@ def test_raw_tables_hold_one_row_per_accepted_source_row(warehouse) -> None:
         "youth": "youth_members",
         "welfare": "welfare_files",
         "surveys": "survey_responses",
+        "early_childhood": "early_childhood_enrolments",
     }
     for source, table in tables.items():
         expected = warehouse.execute(

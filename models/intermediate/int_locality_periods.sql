@@ -30,6 +30,12 @@ welfare_files as (
 
 ),
 
+enrolments as (
+
+    select * from {{ ref('stg_early_childhood__enrolments') }}
+
+),
+
 period_sources as (
 
     select distinct
@@ -49,6 +55,12 @@ period_sources as (
         period,
         'surveys' as source_name
     from responses
+    union all
+    select distinct
+        locality_code,
+        period,
+        'early_childhood' as source_name
+    from enrolments
 
 ),
 
@@ -59,7 +71,8 @@ period_sources_by_year as (
         period,
         bool_or(source_name = 'schools') as has_school_data,
         bool_or(source_name = 'youth') as has_youth_data,
-        bool_or(source_name = 'surveys') as has_survey_data
+        bool_or(source_name = 'surveys') as has_survey_data,
+        bool_or(source_name = 'early_childhood') as has_early_childhood_data
     from period_sources
     group by locality_code, period
 
@@ -115,6 +128,7 @@ final as (
         coalesce(period_sources_by_year.has_school_data, false) as has_school_data,
         coalesce(period_sources_by_year.has_youth_data, false) as has_youth_data,
         coalesce(period_sources_by_year.has_survey_data, false) as has_survey_data,
+        coalesce(period_sources_by_year.has_early_childhood_data, false) as has_early_childhood_data,
         register_snapshots.register_snapshot_date,
         welfare_snapshots.welfare_snapshot_date,
         coalesce(register_snapshots.register_snapshot_date >= make_date(calendar.period, 1, 1), false)

@@ -147,25 +147,26 @@ with_status as (
 
 final as (
 
+    -- cast to the enforced contract (models/marts/indicator_progress.yml)
     select
-        indicator_id,
-        locality_code,
-        unit,
-        polarity,
-        baseline_period,
-        baseline_value,
-        target_period,
-        target_rule,
-        target_parameter,
-        target_value,
-        latest_period,
-        latest_value,
-        change_since_baseline,
-        share_of_way_to_target_pct,
-        periods_measured,
-        trend_slope_per_year,
-        projected_value_at_target,
-        status
+        cast(indicator_id as varchar) as indicator_id,
+        cast(locality_code as integer) as locality_code,
+        cast(unit as varchar) as unit,
+        cast(polarity as varchar) as polarity,
+        cast(baseline_period as integer) as baseline_period,
+        cast(baseline_value as double) as baseline_value,
+        cast(target_period as integer) as target_period,
+        cast(target_rule as varchar) as target_rule,
+        cast(target_parameter as double) as target_parameter,
+        cast(target_value as double) as target_value,
+        cast(latest_period as integer) as latest_period,
+        cast(latest_value as double) as latest_value,
+        cast(change_since_baseline as double) as change_since_baseline,
+        cast(share_of_way_to_target_pct as double) as share_of_way_to_target_pct,
+        cast(periods_measured as bigint) as periods_measured,
+        cast(trend_slope_per_year as double) as trend_slope_per_year,
+        cast(projected_value_at_target as double) as projected_value_at_target,
+        cast(status as varchar) as status
     from with_status
 
 )

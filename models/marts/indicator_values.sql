@@ -1,18 +1,7 @@
-{#- Every model tagged `indicator` (models/marts/indicators/) is unioned by the macro below.
-    dbt learns dependencies only while parsing, before the graph exists, so each indicator
-    model is also declared on a depends_on line; a tagged model missing here stops the
-    build with the exact line to add. -#}
--- depends_on: {{ ref('ind_dem_net_migration') }}
--- depends_on: {{ ref('ind_edu_bagrut_eligibility') }}
--- depends_on: {{ ref('ind_edu_bagrut_gap_ethiopian') }}
--- depends_on: {{ ref('ind_edu_bagrut_university') }}
--- depends_on: {{ ref('ind_edu_dropout') }}
--- depends_on: {{ ref('ind_edu_math_5_units') }}
--- depends_on: {{ ref('ind_srv_intent_to_stay') }}
--- depends_on: {{ ref('ind_srv_optimism') }}
--- depends_on: {{ ref('ind_srv_trust_municipality') }}
--- depends_on: {{ ref('ind_wel_families_known') }}
--- depends_on: {{ ref('ind_yth_movement_participation') }}
+{#- Every indicator model (every model under models/marts/indicators/) is unioned by the
+    macro below; declare_indicator_models() gives dbt the edges to them while parsing
+    (macros/union_indicator_models.sql). -#}
+{{ declare_indicator_models() }}
 
 with
 

@@ -51,20 +51,31 @@ final as (
         name_he,
         name_en,
         domain,
+        domain_he,
         unit,
+        scale,
         polarity,
         definition,
+        definition_he,
         source,
         owner_partner,
+        owner_partner_he,
         coalesce(baseline_period, {{ var('baseline_period', 2016) }}) as baseline_period,
         resolved_baseline_value as baseline_value,
         coalesce(target_period, {{ var('target_period', 2025) }}) as target_period,
-        {{ target_from_rule('target_rule', 'target_parameter', 'resolved_baseline_value') }} as target_value,
+        cast({{ target_from_rule('target_rule', 'target_parameter', 'resolved_baseline_value') }} as double)
+            as target_value,
         target_rule,
         target_parameter,
         target_text,
         min_cell_size,
-        display_order
+        display_order,
+        dimensions,
+        gender_labels,
+        derived_from,
+        derived_dimension,
+        derived_minuend,
+        derived_subtrahend
     from with_baseline
 
 )

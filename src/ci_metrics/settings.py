@@ -92,7 +92,14 @@ class Settings(BaseSettings):
         default=300.0, description="Longest time the spreadsheet parser may spend on one workbook."
     )
     freshness_days: dict[str, int] = Field(
-        default={"residents": 45, "welfare": 45, "schools": 400, "youth": 400, "surveys": 400},
+        default={
+            "residents": 45,
+            "welfare": 45,
+            "schools": 400,
+            "youth": 400,
+            "surveys": 400,
+            "early_childhood": 400,
+        },
         description="Expected cadence of each source, in days (JSON in the environment).",
     )
     alert_email_to: list[str] = Field(default_factory=list, description="Who gets failure e-mails.")

@@ -35,7 +35,7 @@ from ci_metrics.settings import PROJECT_ROOT
 
 BUNDLED_LAYOUTS = Path(__file__).parent / "layouts"
 
-SOURCES = ("residents", "schools", "youth", "welfare", "surveys")
+SOURCES = ("residents", "schools", "youth", "welfare", "surveys", "early_childhood")
 """The inbox folders, one per partner source."""
 
 Encoding = Literal["utf-8", "utf-8-sig", "cp1255", "iso-8859-8"]
@@ -281,7 +281,7 @@ class SourceLayout(BaseModel):
     name: str = Field(
         pattern=r"^[a-z][a-z0-9_]*$", description="Unique; a local layout of a bundled name replaces it."
     )
-    source: Literal["residents", "schools", "youth", "welfare", "surveys"] = Field(
+    source: Literal["residents", "schools", "youth", "welfare", "surveys", "early_childhood"] = Field(
         description="The inbox folder whose files it reads."
     )
     table: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="Target table in schema raw.")

@@ -26,7 +26,7 @@ from ci_metrics.publish.cycle import BuildCopy, PublishCycle
 from ci_metrics.publish.holds import build_holding, hold_for_expectations
 from ci_metrics.publish.validation import validate_build
 from ci_metrics.settings import Settings
-from ci_metrics.share.extracts.release import extract_into_pending
+from ci_metrics.share.extracts.release import extract_into_pending, registry_warnings
 
 
 class KeyChecked(StageOutcome):
@@ -270,6 +270,7 @@ def extracts_task(settings: Settings, build: BuildCopy) -> Extracted:
     """Partner extracts from the validated build, into a pending folder (released on publish)."""
     results = extract_into_pending(build.path, settings.extracts_dir, settings.agreements_dir, build.run_id)
     problems = [f"extract {r.partner}: {r.message}" for r in results if not r.ok]
+    problems += registry_warnings(build.path, settings.agreements_dir)
     for line in problems:
         run_logger().warning(line)
     return Extracted(written=[r.partner for r in results if r.ok], problems=problems)

@@ -35,9 +35,23 @@ class DbtResult:
         return self.returncode == 0 and not self.failures
 
 
+INDICATOR_MODELS_DIR = Path("models") / "marts" / "indicators"
+"""The folder of the indicator models: every model in it is unioned into indicator_values."""
+
+
+def indicator_model_names(project: Path) -> list[str]:
+    """The models of the indicator folder (file names: the code knows no indicator)."""
+    return sorted(p.stem for p in (project / INDICATOR_MODELS_DIR).rglob("*.sql"))
+
+
 def dbt_env(settings: Settings, warehouse: Path) -> dict[str, str]:
+    """The environment of every dbt command. ``CI_METRICS_INDICATOR_MODELS`` lists the
+    indicator models: dbt learns a model's dependencies while parsing, before its graph
+    exists, so ``indicator_values`` declares them from this list (macro
+    ``declare_indicator_models``) instead of a hand-kept one."""
     env = dict(os.environ)
     env["CI_METRICS_WAREHOUSE_PATH"] = str(warehouse)
+    env["CI_METRICS_INDICATOR_MODELS"] = ",".join(indicator_model_names(settings.dbt_project_dir))
     env["DBT_TARGET_PATH"] = str(settings.root / "dbt" / "target")
     env["DBT_LOG_PATH"] = str(settings.logs_dir / "dbt")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

@@ -72,7 +72,7 @@ def _block_size(residents: int) -> int:
 def _one_city(args) -> tuple[CitySummary, list[dict]]:
     index, out, seed, years, residents, want_truth = args
     t = time.perf_counter()
-    streams = np.random.SeedSequence([seed, index]).spawn(9)
+    streams = np.random.SeedSequence([seed, index]).spawn(10)
     rngs = [np.random.default_rng(s) for s in streams]
     city = make_city(index, rngs[0])
     pop = Population(city, rngs[1], residents, years)
@@ -83,7 +83,10 @@ def _one_city(args) -> tuple[CitySummary, list[dict]]:
     youth = b.youth()
     welfare, wel_date = b.welfare()
     surveys = b.surveys()
-    rec = Records(city.code, res, res_date, welfare, wel_date, schools, youth, surveys, school_names)
+    early_childhood = b.early_childhood()
+    rec = Records(
+        city.code, res, res_date, welfare, wel_date, schools, youth, surveys, school_names, early_childhood
+    )
     files, size = write_records(rec, Path(out), b.r_misc)
     truth = city_truth(rec, years) if want_truth else []
     jan1 = pop.resident_on(int(np.datetime64(f"{years.start}-01-01", "D").astype(np.int64)))
@@ -117,8 +120,9 @@ def generate_cities(
     """Write synthetic partner files for ``k`` towns under ``out/<source>/``.
 
     The layout is the sample inbox's (``residents/``, ``schools/``, ``youth/``,
-    ``welfare/``, ``surveys/``), every file in its partner's exact format; ``out/truth.json``
-    holds the indicators computed from the generator's own records (see :mod:`.truth`).
+    ``welfare/``, ``surveys/``, ``early_childhood/``), every file in its partner's exact
+    format; ``out/truth.json`` holds the indicators computed from the generator's own
+    records (see :mod:`.truth`).
     Town ``i`` gets the ``i``-th locality code of a table of real Israeli authorities
     (never 1034, the bundled sample), then synthetic codes; its people, households and
     rates come from ``seed`` and ``i`` only, so the same seed writes byte-identical files

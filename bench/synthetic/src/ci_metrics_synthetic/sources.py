@@ -13,7 +13,9 @@ Tzofim rows, pupils and scouts who live elsewhere, members of two movements, mem
 moved away but stay on the roster, inactive members (Bnei Akiva lists them in
 ``סניף מרכז``, with a second row for some who are active elsewhere), survey dates in two
 formats, Partial responses, -99 and skipped answers, welfare files of families who left
-before the register starts.
+before the register starts. Early-childhood files (semicolon-separated UTF-8 with a BOM, CRLF,
+a closing total line) list children of other towns, children who moved between two
+frameworks (some on 1 January itself), repeated rows and IDs failing the check digit.
 """
 
 from __future__ import annotations
@@ -102,6 +104,19 @@ CSV_ENCODING = {
     "hanoar_haoved": "cp1255",
     "ezra": "utf-8-sig",
 }
+EARLY_CHILDHOOD_HEADER = [
+    "מספר זהות ילד",
+    "שם פרטי",
+    "שם משפחה",
+    "תאריך לידה",
+    "סוג מסגרת",
+    "סמל מסגרת",
+    "שם מסגרת",
+    "תאריך רישום",
+    "תאריך עזיבה",
+]
+FRAMEWORKS = np.array(["מעון יום", "גן טרום טרום חובה", "גן טרום חובה", "גן חובה"], dtype=object)
+"""Framework types by kind: 0 daycare (ages 1-3 in the year), 1 pre-pre (3), 2 pre (4), 3 compulsory (5)."""
 
 
 # -- small vectorised formatters --------------------------------------------------------
@@ -183,6 +198,7 @@ class Records:
     youth: dict[tuple[str, int], pd.DataFrame] = field(default_factory=dict)
     surveys: dict[int, pd.DataFrame] = field(default_factory=dict)
     school_names: dict[int, str] = field(default_factory=dict)
+    early_childhood: dict[int, pd.DataFrame] = field(default_factory=dict)
 
 
 def _frame(cols: dict) -> pd.DataFrame:
@@ -199,7 +215,9 @@ class CityBuilder:
         self.P = pop.P
         self.H = pop.H
         self.years = pop.years
-        self.r_ids, self.r_res, self.r_sch, self.r_yth, self.r_wel, self.r_srv, self.r_misc = rngs
+        self.r_ids, self.r_res, self.r_sch, self.r_yth, self.r_wel, self.r_srv, self.r_misc = rngs[:7]
+        # its own stream (the 8th), so that adding the source left the other files unchanged
+        self.r_ec = rngs[7] if len(rngs) > 7 else np.random.default_rng([seed, 8])
         self.seed = seed
 
     # IDs for everyone the files mention
@@ -558,6 +576,118 @@ class CityBuilder:
                 out[(mv, y)] = df
         return out
 
+    # early childhood -------------------------------------------------------------------
+    def early_childhood(self) -> dict[int, pd.DataFrame]:
+        """One file per activity year: enrolments of children aged 1-5 in the year (Y - birth
+        year) in the town's daycares and kindergartens, registered from mid-August of Y - 1."""
+        P, c, rng = self.P, self.city, self.r_ec
+        n = self.pop.n
+        by = year_of(P["bday"])
+        start = self.pop.start()
+        hood = P["hood"].astype(np.int64)
+        nh = len(c.hoods)
+        years = list(self.years)
+        # frameworks: one of each kind in most neighbourhoods; codes 71xxx..74xxx as the city's system
+        has = rng.random((4, nh)) < np.array([0.6, 0.8, 0.8, 0.8])[:, None]
+        has[:, 0] = True
+        fw_hood = np.where(has, np.arange(nh)[None, :], 0)
+        codes = np.array([[71000 + 1000 * k + 1 + h for h in range(nh)] for k in range(4)])
+        prefix = np.array(["מעון", "גן", "גן", "גן"], dtype=object)
+        names = np.array([[f"{prefix[k]} {c.hoods[h]}" for h in range(nh)] for k in range(4)], dtype=object)
+        # enrolment propensity: daycare grows over the years, kindergartens near universal
+        base_day = rng.uniform(0.3, 0.45)
+        growth = rng.uniform(1.0, 1.08)
+        hood_f = rng.lognormal(0, 0.2, nh)
+        eth_f = rng.uniform(0.7, 1.0)
+        out: dict[int, pd.DataFrame] = {}
+        for i, y in enumerate(years):
+            a0, a1 = day(y - 1, 8, 15), day(y, 5, 31)
+            age = y - by
+            here = (start <= a1) & (P["dep"] > a0)
+            p = np.zeros(n)
+            p_day = base_day * growth**i * hood_f[hood] * np.where(P["ethiopian"], eth_f, 1.0)
+            p = np.where((age == 1) | (age == 2), np.clip(p_day, 0, 0.95), p)
+            p = np.where(age == 3, rng.uniform(0.8, 0.9) + 0.015 * i, p)
+            p = np.where(age == 4, rng.uniform(0.85, 0.92) + 0.01 * i, p)
+            p = np.where(age == 5, 0.96, p)
+            kid = np.flatnonzero(here & (rng.random(n) < p))
+            kage = age[kid]
+            kind = np.select([kage <= 2, kage == 3, kage == 4], [0, 1, 2], 3)
+            kind[(kage == 3) & (rng.random(len(kid)) < 0.06)] = 0  # a few 3-year-olds stay in daycare
+            # registration: most before the year starts, some later; never before arriving
+            late = rng.random(len(kid)) < 0.15
+            reg = np.where(
+                late,
+                rng.integers(day(y - 1, 10, 1), a1 + 1, len(kid)),
+                rng.integers(a0, day(y - 1, 9, 30), len(kid)),
+            )
+            reg = np.maximum(reg, start[kid] + rng.integers(0, 30, len(kid)))
+            keep = (reg <= a1) & (reg < P["dep"][kid])
+            kid, kind, reg = kid[keep], kind[keep], reg[keep]
+            # leaving: with the family, or for a private framework; some on 1 January itself
+            left = np.full(len(kid), NO_DATE, dtype=np.int64)
+            moved = P["dep"][kid] <= day(y, 7, 31)
+            left[moved] = np.maximum(
+                P["dep"][kid][moved] - rng.integers(0, 20, int(moved.sum())), reg[moved] + 1
+            )
+            quit_ = ~moved & (rng.random(len(kid)) < 0.05)
+            left[quit_] = rng.integers(reg[quit_] + 1, day(y, 7, 31) + 1)
+            on_jan1 = ~moved & ~quit_ & (reg < day(y)) & (rng.random(len(kid)) < 0.01)
+            left[on_jan1] = day(y)
+            fw_h = fw_hood[kind, hood[kid]]
+            # a child who moved between two frameworks of the same kind: two rows (some on 1 January)
+            switch = np.flatnonzero((left == NO_DATE) & (rng.random(len(kid)) < 0.035))
+            when = np.where(
+                (rng.random(len(switch)) < 0.2) & (reg[switch] < day(y)),
+                day(y),
+                np.maximum(reg[switch] + 1, rng.integers(day(y - 1, 11, 1), day(y, 5, 1) + 1, len(switch))),
+            )
+            left[switch] = when
+            other_h = (fw_h[switch] + rng.integers(1, max(nh, 2), len(switch))) % nh
+            row_kid = np.concatenate([kid, kid[switch]])
+            row_kind = np.concatenate([kind, kind[switch]])
+            row_h = np.concatenate([fw_h, fw_hood[kind[switch], other_h]])
+            row_reg = np.concatenate([reg, when])
+            row_left = np.concatenate([left, np.full(len(switch), NO_DATE, dtype=np.int64)])
+            ids = self.ids[row_kid]
+            bday = P["bday"][row_kid]
+            fn, ln = P["first_name"][row_kid].astype(S), P["last_name"][row_kid].astype(S)
+            # children of other towns in the city's frameworks
+            k_out = max(1, round(0.012 * len(row_kid)))
+            o_ids = self.take_outsiders(k_out)
+            o_age = rng.integers(1, 6, k_out)
+            o_kind = np.select([o_age <= 2, o_age == 3, o_age == 4], [0, 1, 2], 3)
+            o_bday = (y - o_age - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(
+                np.int64
+            ) + rng.integers(0, 365, k_out)
+            o_fn = pick(N.MALE, rng.integers(0, len(N.MALE), k_out))
+            o_ln = pick(N.SURNAMES[N.ISRAEL], rng.integers(0, len(N.SURNAMES[N.ISRAEL]), k_out))
+            ids = np.concatenate([ids, o_ids])
+            bday = np.concatenate([bday, o_bday])
+            fn, ln = np.concatenate([fn, o_fn]), np.concatenate([ln, o_ln])
+            row_kind = np.concatenate([row_kind, o_kind])
+            row_h = np.concatenate([row_h, rng.integers(0, nh, k_out)])
+            row_reg = np.concatenate([row_reg, rng.integers(a0, day(y - 1, 9, 30), k_out)])
+            row_left = np.concatenate([row_left, np.full(k_out, NO_DATE, dtype=np.int64)])
+            # the registration system mistypes a few IDs
+            bad = rng.random(len(ids)) < 0.004
+            ids = ids.copy()
+            ids[bad] = _ids.typo(rng, ids[bad])
+            cols = {
+                "מספר זהות ילד": _ids.as_text9(ids),
+                "שם פרטי": fn,
+                "שם משפחה": ln,
+                "תאריך לידה": fmt_date(bday, "dmy"),
+                "סוג מסגרת": FRAMEWORKS[row_kind].astype(S),
+                "סמל מסגרת": codes[row_kind, row_h].astype(S),
+                "שם מסגרת": names[row_kind, row_h].astype(S),
+                "תאריך רישום": fmt_date(row_reg, "dmy"),
+                "תאריך עזיבה": fmt_date(row_left, "dmy"),
+            }
+            order = _dups(rng, len(ids), 0.006)
+            out[y] = _frame(cols).iloc[order].reset_index(drop=True)
+        return out
+
     # welfare ---------------------------------------------------------------------------
     def welfare(self) -> tuple[pd.DataFrame, str]:
         P, H, c, rng = self.P, self.H, self.city, self.r_wel
@@ -831,11 +961,22 @@ def _csv(df: pd.DataFrame, path: Path, encoding: str) -> int:
     return len(b)
 
 
+def _early_childhood_csv(df: pd.DataFrame, path: Path) -> int:
+    """As the registration system exports it: UTF-8 with a BOM, semicolons, CRLF, and a
+    closing total line after the last child."""
+    v = _visible(df)
+    data = v.to_csv(index=False, sep=";", lineterminator="\r\n")
+    data += 'סה"כ ילדים;' + str(len(v)) + ";" * (len(v.columns) - 2) + "\r\n"
+    b = data.encode("utf-8-sig")
+    path.write_bytes(b)
+    return len(b)
+
+
 def write_records(rec: Records, out: Path, rng: np.random.Generator) -> tuple[int, int]:
     """Write one town's files under ``out/<source>/``; returns (files, bytes)."""
     code = rec.code
     files = size = 0
-    for sub in ("residents", "schools", "youth", "welfare", "surveys"):
+    for sub in ("residents", "schools", "youth", "welfare", "surveys", "early_childhood"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     size += _csv(rec.residents, out / "residents" / f"residents_{code}_{rec.residents_date}.csv", "cp1255")
     size += _csv(rec.welfare, out / "welfare" / f"welfare_{code}_{rec.welfare_date}.csv", "cp1255")
@@ -879,5 +1020,8 @@ def write_records(rec: Records, out: Path, rng: np.random.Generator) -> tuple[in
         files += 1
     for y, df in rec.surveys.items():
         size += _csv(df, out / "surveys" / f"survey_{code}_{y}.csv", "utf-8")
+        files += 1
+    for y, df in rec.early_childhood.items():
+        size += _early_childhood_csv(df, out / "early_childhood" / f"early_childhood_{code}_{y}.csv")
         files += 1
     return files, size

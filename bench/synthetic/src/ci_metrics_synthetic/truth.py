@@ -33,6 +33,11 @@ the reference where the text leaves a choice):
 - srv_trust_municipality / srv_optimism / srv_intent_to_stay (total, community from מוצא,
   neighbourhood and age group as answered): Σ weight of Complete responses answering 4-5
   / Σ weight of Complete responses answering 1-5.
+- ec_daycare_enrollment / ec_preschool_enrollment (total, community and neighbourhood from
+  the register): residents on 1 January Y aged 1-2 (3-4) in Y who are enrolled on that day
+  in a מעון יום (a גן טרום טרום חובה or גן טרום חובה): a row with a valid ID of the
+  early-childhood file of Y, registered on or before 1 January and not left on or before
+  it; a child enrolled twice counts once / those residents. Years with a file only.
 """
 
 from __future__ import annotations
@@ -212,6 +217,30 @@ def city_truth(rec: Records, years: range) -> list[dict]:
             pd.Series(True, index=den_hh.index),
             {"neighborhood": den_hh["שכונה"]},
         )
+
+        # early childhood
+        if y in rec.early_childhood:
+            e = rec.early_childhood[y]
+            eid, evalid = _ids9(e["מספר זהות ילד"])
+            reg_on = pd.to_datetime(e["תאריך רישום"], format="%d/%m/%Y")
+            left_on = pd.to_datetime(e["תאריך עזיבה"].replace("", None), format="%d/%m/%Y")
+            day1 = pd.Timestamp(y, 1, 1)
+            enrolled = evalid & (reg_on <= day1) & (left_on.isna() | (left_on > day1))
+            age = y - birth_year
+            for ind, kinds, ages in (
+                ("ec_daycare_enrollment", {"מעון יום"}, (1, 2)),
+                ("ec_preschool_enrollment", {"גן טרום טרום חובה", "גן טרום חובה"}, (3, 4)),
+            ):
+                in_kind = set(eid[enrolled & e["סוג מסגרת"].isin(kinds)])
+                _rates(
+                    rows,
+                    ind,
+                    y,
+                    code,
+                    R["_id9"].isin(in_kind),
+                    res & age.between(*ages),
+                    {"community": R["_eth"].map({True: ETH, False: OTHER}), "neighborhood": R["שכונה"]},
+                )
 
         # survey
         if y in rec.surveys:

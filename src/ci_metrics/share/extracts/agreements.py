@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -48,6 +48,14 @@ class Contact(_Strict):
     role: str | None = None
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = None
+
+
+class Group(_Strict):
+    """One published category of a grouped dimension: the warehouse categories it merges."""
+
+    he: str = Field(min_length=1, description="Label in Hebrew (the public report prints it).")
+    en: str = Field(min_length=1, description="Label in English.")
+    members: list[str] = Field(min_length=1, description="Warehouse categories merged into this one.")
 
 
 class PeriodSelection(_Strict):
@@ -123,6 +131,11 @@ class Agreement(_Strict):
         ge=1,
         description="Values of cells counting fewer people than this are published as whole numbers.",
     )
+    groupings: dict[Dimension, dict[str, Group]] = Field(
+        default_factory=dict,
+        description="Global recoding: per dimension, the published categories and the warehouse "
+        "categories each merges. Every category of the data must be in exactly one group.",
+    )
 
     @field_validator("indicators")
     @classmethod
@@ -143,6 +156,27 @@ class Agreement(_Strict):
             raise ValueError(f"listed twice: {dup}")
         return value
 
+    @field_validator("groupings")
+    @classmethod
+    def _groups(cls, value: dict[str, dict[str, Group]]) -> dict[str, dict[str, Group]]:
+        for dimension, groups in value.items():
+            if dimension == "total":
+                raise ValueError("the total cannot be grouped")
+            if not groups:
+                raise ValueError(f"grouping of '{dimension}' has no group")
+            bad = [g for g in groups if not re.match(_ID_PATTERN, g)]
+            if bad:
+                raise ValueError(f"grouping of '{dimension}': not category ids: {bad}")
+            seen: dict[str, str] = {}
+            for name, group in groups.items():
+                for member in group.members:
+                    if member in seen:
+                        raise ValueError(
+                            f"grouping of '{dimension}': '{member}' is in both '{seen[member]}' and '{name}'"
+                        )
+                    seen[member] = name
+        return value
+
     @model_validator(mode="after")
     def _coherent(self) -> Agreement:
         if self.expires_on < self.valid_from:
@@ -152,7 +186,33 @@ class Agreement(_Strict):
                 f"exact_value_min_count ({self.exact_value_min_count}) "
                 f"is below min_cell_size ({self.min_cell_size})"
             )
+        not_published = sorted(set(self.groupings) - set(self.dimensions))
+        if not_published:
+            raise ValueError(f"groupings of dimensions not in 'dimensions': {not_published}")
         return self
+
+    def grouping_members(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """``{dimension: {group: members}}``, the shape disclosure control takes."""
+        return {d: {g: tuple(x.members) for g, x in groups.items()} for d, groups in self.groupings.items()}
+
+    def check_categories(self, categories: Mapping[str, Iterable[str]]) -> None:
+        """Raise :class:`AgreementError` naming every category (per grouped dimension) that
+        is in no group: a grouping must cover what the warehouse holds."""
+        missing = {
+            d: sorted(set(map(str, categories.get(d, ()))) - {m for g in groups.values() for m in g.members})
+            for d, groups in self.groupings.items()
+        }
+        missing = {d: m for d, m in missing.items() if m}
+        if missing:
+            text = "; ".join(f"'{d}': {m}" for d, m in sorted(missing.items()))
+            raise AgreementError(
+                f"agreement '{self.partner_id}': groupings leave categories of the data in no group: {text}"
+            )
+
+    def group_label_he(self, dimension: str, category: str) -> str | None:
+        """The Hebrew label of a published group, or None when the category is not a group."""
+        group = {str(d): g for d, g in self.groupings.items()}.get(dimension, {}).get(category)
+        return group.he if group else None
 
     def state_on(self, day: dt.date) -> AgreementState:
         if day < self.valid_from:

@@ -31,9 +31,12 @@ Rules (``docs/extracts.md`` has them with an example):
    Otherwise the published cell with the smallest count (ties: dimension value) is
    withheld too, and again, until safe. If every cell is withheld and it is still not
    safe, the total is withheld; a withheld total withholds every cell of every breakdown.
-4. Derived indicators (``edu_bagrut_gap_ethiopian`` = rate of ``other`` - rate of
-   ``ethiopian_origin``) are withheld when a cell they are computed from is withheld:
-   otherwise gap + one rate gives the other rate back.
+4. Derived indicators (registry columns ``derived_from``, ``derived_dimension``,
+   ``derived_minuend``, ``derived_subtrahend``: the bagrut gap = eligibility rate of
+   ``other`` - rate of ``ethiopian_origin``) are withheld when a cell they are computed from
+   is withheld: otherwise gap + one rate gives the other rate back. With ``groupings`` (global recoding,
+   merged *before* rules 1-3) the source cells are the warehouse's own: each must pass rules
+   1 and 2 alone, and one published as a cell of its own must be published.
 5. Precision: values of cells counting fewer than ``exact_value_min_count`` people are
    rounded to whole numbers, others to ``value_decimals`` (1); numerator/denominator
    that are sums of weights are rounded to ``weight_decimals``. Rounding is half away from
@@ -43,7 +46,7 @@ Rules (``docs/extracts.md`` has them with an example):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -68,6 +71,15 @@ REQUIRED_COLUMNS = (
     "value",
 )
 COUNT_FIELDS = ("numerator", "denominator", "unweighted_count")
+
+Groupings = Mapping[str, Mapping[str, Sequence[str]]]
+"""Global recoding: ``{dimension: {group: member categories}}``."""
+
+
+class GroupingError(ValueError):
+    """A grouping that does not cover the categories of the data."""
+
+
 _EPS = 1e-9
 
 
@@ -80,11 +92,37 @@ class DerivedIndicator:
     dimension_values: tuple[str, ...]
 
 
-DEFAULT_DERIVED: Mapping[str, DerivedIndicator] = {
-    "edu_bagrut_gap_ethiopian": DerivedIndicator(
-        "edu_bagrut_eligibility", "community", ("ethiopian_origin", "other")
-    ),
-}
+DERIVED_COLUMNS = ("derived_from", "derived_dimension", "derived_minuend", "derived_subtrahend")
+"""The registry columns (``marts.indicators``) that say what an indicator is derived from."""
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+
+
+def derived_indicators(indicators: pd.DataFrame | None) -> dict[str, DerivedIndicator]:
+    """The derived indicators the registry declares (rows with ``derived_from``), by id.
+
+    ``indicators`` has the columns of ``marts.indicators``; a frame without the derived
+    columns declares none. A row naming only part of its source raises ValueError.
+    """
+    if indicators is None or "derived_from" not in indicators.columns:
+        return {}
+    missing = [c for c in DERIVED_COLUMNS if c not in indicators.columns]
+    if missing:
+        raise ValueError(f"marts.indicators has derived_from but not {missing}")
+    out: dict[str, DerivedIndicator] = {}
+    for row in indicators[["indicator_id", *DERIVED_COLUMNS]].itertuples(index=False):
+        source, dimension, minuend, subtrahend = (_text(v) for v in row[1:])
+        if not source:
+            continue
+        if not (dimension and minuend and subtrahend):
+            raise ValueError(
+                f"indicator {row[0]!r} is derived from {source!r} but does not name the dimension "
+                "and both cells (derived_dimension, derived_minuend, derived_subtrahend)"
+            )
+        out[str(row[0])] = DerivedIndicator(source, dimension, (minuend, subtrahend))
+    return out
 
 
 @dataclass(frozen=True)
@@ -94,7 +132,8 @@ class DisclosureRules:
     exact_value_min_count: int = 30
     value_decimals: int = 1
     weight_decimals: int = 2
-    derived: Mapping[str, DerivedIndicator] = field(default_factory=lambda: dict(DEFAULT_DERIVED))
+    # Derived indicators beyond those of the registry (``indicators`` of apply_disclosure_control).
+    derived: Mapping[str, DerivedIndicator] = field(default_factory=dict)
 
     def describe(self) -> list[str]:
         """The rules in words, for manifests and reports."""
@@ -106,8 +145,8 @@ class DisclosureRules:
             "complementary: in every breakdown the suppressed cells together pass the rules above and "
             "no suppressed cell equals the total minus the published cells; more cells (smallest first) "
             "are suppressed until this holds; a suppressed total suppresses all its breakdowns",
-            "derived: edu_bagrut_gap_ethiopian is suppressed when the ethiopian_origin or other cell of "
-            "edu_bagrut_eligibility by community is suppressed",
+            "derived: an indicator computed from two cells of another (registry: derived_from) is "
+            "suppressed when either cell is suppressed",
             f"precision: values of cells counting fewer than {self.exact_value_min_count} are rounded to "
             f"whole numbers, others to {self.value_decimals} decimal(s); weighted sums to "
             f"{self.weight_decimals} decimals",
@@ -216,78 +255,93 @@ def apply_disclosure_control(
     *,
     indicators: pd.DataFrame | None = None,
     kinds: Mapping[str, str] | None = None,
+    groupings: Groupings | None = None,
+    known_subtotals: Groupings | None = None,
 ) -> pd.DataFrame:
     """Suppress and round the cells of ``values`` (see the module docstring).
 
     Pure: ``values`` is not modified; a new frame with the same rows (same order, new
     index) and the added columns ``suppressed`` and ``value_decimals`` is returned.
     Pass all dimensions of an indicator, including the total, and the source indicator of
-    a derived one (e.g. edu_bagrut_eligibility by community for the gap), *before*
+    a derived one (its ``derived_from`` indicator by ``derived_dimension``), *before*
     filtering to what a reader may see: suppression must be decided on the full
-    breakdowns. ``indicators`` (optional, columns indicator_id and min_cell_size) raises
-    the threshold of indicators that ask for more. ``kinds`` overrides
+    breakdowns. ``indicators`` (optional, columns of ``marts.indicators``): its
+    min_cell_size raises the threshold of indicators that ask for more, and its derived
+    columns declare the derived indicators (:func:`derived_indicators`), with
+    ``rules.derived``. ``kinds`` overrides
     :func:`infer_measure_kinds`.
+
+    ``groupings`` (global recoding, ``{dimension: {group: members}}``): the categories of
+    these dimensions are merged *first* (numerator, denominator and count summed over the
+    members, value recomputed), then every rule runs on the merged table; the returned rows
+    are the merged ones. A derived indicator's source cells are still the warehouse's own
+    cells: each must pass rules 1 and 2 on its own, and the one that is a cell of the
+    merged table (a group of one) must be published.
+    ``known_subtotals`` (same shape): groups of categories whose sums another publication
+    shows (another agreement's groupings); rule 3 then also holds inside each group.
     """
     rules = rules or DisclosureRules()
     missing = [c for c in REQUIRED_COLUMNS if c not in values.columns]
     if missing:
         raise ValueError(f"apply_disclosure_control: missing columns {missing}")
-    df = values.copy().reset_index(drop=True)
-    if df.empty:
-        df["suppressed"] = pd.Series([], dtype=object)
-        df["value_decimals"] = pd.Series([], dtype="Int64")
-        return df
+    raw = values.copy().reset_index(drop=True)
+    if raw.empty:
+        raw["suppressed"] = pd.Series([], dtype=object)
+        raw["value_decimals"] = pd.Series([], dtype="Int64")
+        return raw
 
-    kinds = {**infer_measure_kinds(df), **dict(kinds or {})}
-    thresholds = np.full(len(df), float(rules.min_cell_size))
-    if indicators is not None and "min_cell_size" in indicators.columns:
-        own = (
-            indicators.dropna(subset=["min_cell_size"])
-            .drop_duplicates("indicator_id")
-            .set_index("indicator_id")["min_cell_size"]
-            .astype(float)
-        )
-        ind_threshold = df["indicator_id"].map(own).to_numpy(dtype=float)
-        thresholds = np.fmax(thresholds, ind_threshold)
+    kinds = {**infer_measure_kinds(raw), **dict(kinds or {})}
+    groupings = dict(groupings or {})
+    derived = {**derived_indicators(indicators), **dict(rules.derived)}
+    derived_ids = set(derived)
+    # The warehouse's own cells, before any merge: rules 1 and 2 for the derived indicators' sources.
+    own = _Cells(raw, rules, kinds, _thresholds(raw, rules, indicators))
+    _primary_and_attribute(own, derived_ids)
+    own_keys = list(zip(own.ind, raw["period"].tolist(), raw["locality_code"].tolist(), strict=False))
 
-    c = _Cells(df, rules, kinds, thresholds)
-    derived_ids = set(rules.derived)
+    # Global recoding first; every rule below runs on the merged table.
+    df = merge_categories(raw, groupings, kinds) if groupings else raw
+    c = _Cells(df, rules, kinds, _thresholds(df, rules, indicators))
 
     # Rules 1 and 2, cell by cell.
-    for i in range(len(df)):
-        if np.isnan(c.n[i]):
-            if c.ind[i] not in derived_ids:
-                c.reason[i] = PRIMARY
-        elif c.n[i] < c.threshold[i] - _EPS:
-            c.reason[i] = PRIMARY
-        elif c.kind[i] == "proportion" and (
-            c.yes[i] < rules.min_outcome_count - 1e-6 or c.no[i] < rules.min_outcome_count - 1e-6
-        ):
-            c.reason[i] = ATTRIBUTE
+    _primary_and_attribute(c, derived_ids)
 
     # Rule 3, per indicator x period x locality.
     group_keys = list(zip(c.ind, df["period"].tolist(), df["locality_code"].tolist(), strict=False))
     groups: dict[tuple, list[int]] = {}
     for i, k in enumerate(group_keys):
         groups.setdefault(k, []).append(i)
+    subtotals = {d: [tuple(m) for m in g.values() if len(m) > 1] for d, g in (known_subtotals or {}).items()}
     for rows in groups.values():
-        _complementary(c, rows)
+        _complementary(c, rows, subtotals)
 
-    # Rule 4.
+    # Rule 4: each source cell passes rules 1 and 2 on its own (warehouse cells), and a source
+    # cell that is a cell of this table (not merged with others) is published.
     n_eff = c.n.copy()
-    for indicator, spec in rules.derived.items():
+    for indicator, spec in derived.items():
+        own_lookup: dict[tuple, dict[str, int]] = {}
+        for i in range(len(raw)):
+            if own.ind[i] == spec.source_indicator and own.dim[i] == spec.dimension:
+                own_lookup.setdefault(own_keys[i][1:], {})[own.dval[i]] = i
         src_lookup: dict[tuple, dict[str, int]] = {}
         for i in range(len(df)):
             if c.ind[i] == spec.source_indicator and c.dim[i] == spec.dimension:
                 src_lookup.setdefault(group_keys[i][1:], {})[c.dval[i]] = i
+        shown = _shown_as_own_cell(groupings.get(spec.dimension), spec.dimension_values)
         for i in np.flatnonzero(c.ind == indicator).tolist():
+            own_cells = own_lookup.get(group_keys[i][1:], {})
             cells = src_lookup.get(group_keys[i][1:], {})
-            src = [cells.get(v) for v in spec.dimension_values]
-            if any(s is None for s in src) or any(c.reason[s] for s in src):
+            own_src = [own_cells.get(v) for v in spec.dimension_values]
+            src = [cells.get(g) for g in (shown[v] for v in spec.dimension_values) if g is not None]
+            if (
+                any(s is None for s in own_src + src)
+                or any(own.reason[s] for s in own_src if s is not None)
+                or any(c.reason[s] for s in src if s is not None)
+            ):
                 if not c.reason[i]:
                     c.reason[i] = DERIVED
             elif np.isnan(n_eff[i]):
-                n_eff[i] = min(c.n[s] for s in src)
+                n_eff[i] = min(own.n[s] for s in own_src if s is not None)
 
     # Rule 5 and blanking.
     withheld = c.reason != ""
@@ -314,12 +368,96 @@ def apply_disclosure_control(
     return df
 
 
+def _thresholds(df: pd.DataFrame, rules: DisclosureRules, indicators: pd.DataFrame | None) -> np.ndarray:
+    """Per row: the larger of the rules' and the indicator's own ``min_cell_size``."""
+    thresholds = np.full(len(df), float(rules.min_cell_size))
+    if indicators is not None and "min_cell_size" in indicators.columns:
+        own = (
+            indicators.dropna(subset=["min_cell_size"])
+            .drop_duplicates("indicator_id")
+            .set_index("indicator_id")["min_cell_size"]
+            .astype(float)
+        )
+        ind_threshold = df["indicator_id"].map(own).to_numpy(dtype=float)
+        thresholds = np.fmax(thresholds, ind_threshold)
+    return thresholds
+
+
+def _primary_and_attribute(c: _Cells, derived_ids: set[str]) -> None:
+    """Rules 1 and 2, cell by cell (a derived indicator's cell may lack a count)."""
+    k = c.rules.min_outcome_count
+    for i in range(len(c.reason)):
+        if np.isnan(c.n[i]):
+            if c.ind[i] not in derived_ids:
+                c.reason[i] = PRIMARY
+        elif c.n[i] < c.threshold[i] - _EPS:
+            c.reason[i] = PRIMARY
+        elif c.kind[i] == "proportion" and (c.yes[i] < k - 1e-6 or c.no[i] < k - 1e-6):
+            c.reason[i] = ATTRIBUTE
+
+
+def _shown_as_own_cell(
+    groups: Mapping[str, Sequence[str]] | None, values: Sequence[str]
+) -> dict[str, str | None]:
+    """For each category: the cell of the merged table that is exactly it, or None when the
+    category is merged with others (then it is no cell of the publication)."""
+    if not groups:
+        return {v: v for v in values}
+    alone = {next(iter(m)): g for g, m in groups.items() if len(m) == 1}
+    return {v: alone.get(v) for v in values}
+
+
+def merge_categories(
+    values: pd.DataFrame, groupings: Groupings, kinds: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Global recoding: the rows of each grouped dimension replaced by one row per group.
+
+    numerator, denominator and unweighted_count are the sums of the members' (blank when a
+    member's is blank); value is recomputed from them (100 x or 1000 x numerator /
+    denominator, by :func:`infer_measure_kinds`), or kept for a group of one; any other
+    indicator's merged value is blank. Other columns are the first member's. Raises
+    :class:`GroupingError` naming a category of the data that is in no group. Pure.
+    """
+    df = values.reset_index(drop=True)
+    if not groupings:
+        return df.copy()
+    kinds = {**infer_measure_kinds(df), **dict(kinds or {})}
+    out = [df[~df["dimension"].astype(str).isin(list(groupings))]]
+    for dimension, groups in groupings.items():
+        to_group = {m: g for g, members in groups.items() for m in members}
+        rows = df[df["dimension"].astype(str) == dimension]
+        missing = sorted(set(rows["dimension_value"].astype(str)) - set(to_group))
+        if missing:
+            raise GroupingError(f"the grouping of '{dimension}' puts {missing} in no group")
+        if rows.empty:
+            continue
+        rows = rows.assign(dimension_value=rows["dimension_value"].astype(str).map(to_group))
+        merged = []
+        for _, cell in rows.groupby([*KEY, "dimension", "dimension_value"], sort=True, dropna=False):
+            first = cell.iloc[0].to_dict()
+            for col in COUNT_FIELDS:
+                if col in cell.columns:
+                    x = pd.to_numeric(cell[col], errors="coerce")
+                    first[col] = np.nan if x.isna().any() else float(x.sum())
+            if len(cell) > 1:
+                scale = {"proportion": 100.0, "rate": 1000.0}.get(kinds.get(str(first["indicator_id"]), ""))
+                num, den = first["numerator"], first["denominator"]
+                ok = scale is not None and not np.isnan(num) and not np.isnan(den) and den > 0
+                first["value"] = scale * num / den if ok and scale is not None else np.nan
+            merged.append(first)
+        out.append(pd.DataFrame(merged, columns=df.columns))
+    result = pd.concat(out, ignore_index=True)
+    if "unweighted_count" in result.columns:
+        result["unweighted_count"] = pd.to_numeric(result["unweighted_count"], errors="coerce")
+    return result
+
+
 def _all_integral(s: pd.Series) -> bool:
     v = s.dropna().to_numpy(dtype=float)
     return bool(np.all(np.mod(v, 1) == 0))
 
 
-def _complementary(c: _Cells, rows: list[int]) -> None:
+def _complementary(c: _Cells, rows: list[int], subtotals: Mapping[str, list[tuple[str, ...]]]) -> None:
     totals = [i for i in rows if c.dim[i] == "total"]
     breakdowns: dict[str, list[int]] = {}
     for i in rows:
@@ -337,16 +475,37 @@ def _complementary(c: _Cells, rows: list[int]) -> None:
         return
     for dim in sorted(breakdowns):
         idx = breakdowns[dim]
-        while True:
-            w = [i for i in idx if c.reason[i]]
-            if not w or (not c.fails_alone(w) and not c.recoverable(w)):
-                break
-            candidates = [i for i in idx if not c.reason[i]]
-            if not candidates:
+        # Sums shown elsewhere (another agreement's groups) are totals of their members too:
+        # protect inside them first, so that their complements come from the same group.
+        parts = [[i for i in idx if c.dval[i] in members] for members in subtotals.get(dim, [])]
+        parts = [p for p in parts if len(p) > 1]
+        changed = True
+        while changed:
+            changed = False
+            for part in parts:
+                changed |= _protect(c, part) == "changed"
+            outcome = _protect(c, idx)
+            if outcome == "exhausted":
                 # Every cell withheld and still recoverable from the total: withhold it too.
                 for t in totals:
                     c.reason[t] = COMPLEMENTARY
                 withhold_all()
                 return
-            pick = min(candidates, key=lambda i: (math.inf if np.isnan(c.n[i]) else c.n[i], c.dval[i]))
-            c.reason[pick] = COMPLEMENTARY
+            changed |= outcome == "changed"
+
+
+def _protect(c: _Cells, idx: list[int]) -> str:
+    """Rule 3 on the cells ``idx`` whose sum is known: withhold published cells, smallest
+    first, until the withheld ones are safe. ``safe``, ``changed``, or ``exhausted`` (all
+    withheld and still not safe)."""
+    changed = False
+    while True:
+        w = [i for i in idx if c.reason[i]]
+        if not w or (not c.fails_alone(w) and not c.recoverable(w)):
+            return "changed" if changed else "safe"
+        candidates = [i for i in idx if not c.reason[i]]
+        if not candidates:
+            return "exhausted"
+        pick = min(candidates, key=lambda i: (math.inf if np.isnan(c.n[i]) else c.n[i], c.dval[i]))
+        c.reason[pick] = COMPLEMENTARY
+        changed = True

@@ -19,7 +19,7 @@ import json
 import logging
 import shutil
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,11 +29,12 @@ import pandas as pd
 from ci_metrics.share.extracts.agreements import (
     DIMENSIONS,
     Agreement,
+    AgreementError,
     AgreementStatus,
     list_agreements,
 )
 from ci_metrics.share.extracts.csv_writer import write_csv
-from ci_metrics.share.extracts.disclosure import REASONS, apply_disclosure_control, round_half_up
+from ci_metrics.share.extracts.disclosure import REASONS, Groupings, apply_disclosure_control, round_half_up
 from ci_metrics.share.folders import replace_dir
 
 log = logging.getLogger(__name__)
@@ -124,15 +125,33 @@ class PartnerExtractResult:
 # --------------------------------------------------------------------------- pure part
 
 
-def build_partner_frame(values: pd.DataFrame, indicators: pd.DataFrame, agreement: Agreement) -> pd.DataFrame:
+def build_partner_frame(
+    values: pd.DataFrame,
+    indicators: pd.DataFrame,
+    agreement: Agreement,
+    *,
+    known_subtotals: Groupings | None = None,
+) -> pd.DataFrame:
     """The rows and columns one partner receives, suppressed, in a stable order.
 
     Pure (pandas only): the public report can call it with the ``public`` agreement.
-    Suppression is decided on every dimension of the agreement's localities first, then the
-    frame is cut to the agreement's indicators, dimensions and periods.
+    The agreement's groupings merge their categories first; suppression is then decided on
+    every dimension of the agreement's localities, then the frame is cut to the agreement's
+    indicators, dimensions and periods. ``known_subtotals``: the groupings other agreements
+    publish (:func:`published_groupings`), whose sums this partner can also read.
+    Raises :class:`AgreementError` when a grouping leaves a category of the data in no group.
     """
     v = values[values["locality_code"].astype(int).isin(agreement.localities)]
-    protected = apply_disclosure_control(v, agreement.disclosure_rules(), indicators=indicators)
+    groupings = agreement.grouping_members()
+    dims = v["dimension"].astype(str)
+    agreement.check_categories({d: v.loc[dims == d, "dimension_value"].unique() for d in groupings})
+    protected = apply_disclosure_control(
+        v,
+        agreement.disclosure_rules(),
+        indicators=indicators,
+        groupings=groupings,
+        known_subtotals=known_subtotals,
+    )
 
     wanted = protected["indicator_id"].isin(agreement.indicators) & protected["dimension"].isin(
         agreement.dimensions
@@ -156,6 +175,33 @@ def build_partner_frame(values: pd.DataFrame, indicators: pd.DataFrame, agreemen
     out["dimension"] = out["dimension"].astype(str).astype(object)
     out["dimension_value"] = out["dimension_value"].astype(str).astype(object)
     return sort_cells(out[VALUE_COLUMNS])
+
+
+def published_groupings(
+    agreement: Agreement, others: Iterable[Agreement]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The groups other agreements publish, as known subtotals for ``agreement``.
+
+    A dimension ``agreement`` groups itself must be grouped the same way by the others
+    (else two merged tables would give each other's members away): raises
+    :class:`AgreementError` naming both.
+    """
+    own = agreement.grouping_members()
+    known: dict[str, dict[str, tuple[str, ...]]] = {}
+    for other in others:
+        if other.partner_id == agreement.partner_id:
+            continue
+        for dimension, groups in other.grouping_members().items():
+            if dimension in own:
+                if {frozenset(m) for m in own[dimension].values()} != {frozenset(m) for m in groups.values()}:
+                    raise AgreementError(
+                        f"'{dimension}' is grouped differently by '{agreement.partner_id}' and "
+                        f"'{other.partner_id}': the merged tables would give each other's members away"
+                    )
+                continue
+            for name, members in groups.items():
+                known.setdefault(dimension, {})[f"{other.partner_id}.{name}"] = members
+    return known
 
 
 def sort_cells(df: pd.DataFrame) -> pd.DataFrame:
@@ -199,6 +245,30 @@ def indicator_definitions(indicators: pd.DataFrame, ids: Sequence[str]) -> pd.Da
         if col not in INDICATOR_INTEGER_COLUMNS and col not in INDICATOR_ROUNDED_COLUMNS:
             d[col] = d[col].astype(object)
     return d
+
+
+HEBREW_TEXT_COLUMNS = ("name_he", "definition_he", "domain_he")
+"""Registry columns (marts.indicators) the public report prints in Hebrew."""
+
+
+def indicator_coverage_warnings(indicators: pd.DataFrame, agreements: Iterable[Agreement]) -> list[str]:
+    """One warning per registry indicator that no agreement lists (it reaches no partner) and
+    per indicator lacking a Hebrew text of the report (HEBREW_TEXT_COLUMNS), naming it.
+
+    ``indicators`` has the columns of ``marts.indicators``; ``agreements`` are those in force.
+    """
+    listed = {i for a in agreements for i in a.indicators}
+    out: list[str] = []
+    for row in indicators.drop_duplicates("indicator_id").to_dict(orient="records"):
+        ind = str(row["indicator_id"])
+        if ind not in listed:
+            out.append(
+                f"indicator {ind}: in no partner agreement in force (no extract and no report carry it)"
+            )
+        missing = [c for c in HEBREW_TEXT_COLUMNS if pd.isna(row.get(c)) or not str(row.get(c)).strip()]
+        if missing:
+            out.append(f"indicator {ind}: no Hebrew text in the registry ({', '.join(missing)})")
+    return out
 
 
 # --------------------------------------------------------------------------- I/O part
@@ -249,6 +319,8 @@ def produce_extracts(
         for name in partners:
             selected.append(by_id.get(name, name))
 
+    # Every agreement that parses (in force or not) may publish merged sums: known to all.
+    publishers = [s.agreement for s in statuses if s.agreement is not None]
     results: list[PartnerExtractResult] = []
     marts: tuple[pd.DataFrame, pd.DataFrame] | None = None
     for item in selected:
@@ -266,8 +338,20 @@ def produce_extracts(
         if marts is None:
             ensure_extracts_table(audit_con or con)
             marts = read_marts(con)
+        try:
+            assert item.agreement is not None
+            subtotals = published_groupings(item.agreement, publishers)
+            frame = build_partner_frame(*marts, item.agreement, known_subtotals=subtotals)
+        except AgreementError as exc:
+            log.error("no extract for %s: %s", item.partner_id, exc)
+            results.append(
+                PartnerExtractResult(item.partner_id, "invalid", f"no extract: {item.path}: {exc}")
+            )
+            continue
         results.append(
-            _produce_one(audit_con or con, Path(out_root), item, marts, run_id=run_id, as_of=as_of, now=now)
+            _produce_one(
+                audit_con or con, Path(out_root), item, marts, frame, run_id=run_id, as_of=as_of, now=now
+            )
         )
     return results
 
@@ -277,6 +361,7 @@ def _produce_one(
     out_root: Path,
     status: AgreementStatus,
     marts: tuple[pd.DataFrame, pd.DataFrame],
+    frame: pd.DataFrame,
     *,
     run_id: str,
     as_of: dt.date,
@@ -286,7 +371,6 @@ def _produce_one(
     assert agreement is not None
     values, indicators = marts
     partner = agreement.partner_id
-    frame = build_partner_frame(values, indicators, agreement)
     available = set(values["indicator_id"].astype(str))
     missing = [i for i in agreement.indicators if i not in available]
     warnings = tuple(f"indicator '{i}' of the agreement is not in marts.indicator_values" for i in missing)

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import duckdb
 
-from ci_metrics.share.extracts.produce import PartnerExtractResult, produce_extracts
+from ci_metrics.share.extracts.agreements import list_agreements
+from ci_metrics.share.extracts.produce import (
+    PartnerExtractResult,
+    indicator_coverage_warnings,
+    produce_extracts,
+    read_marts,
+)
 from ci_metrics.share.folders import replace_dir
 
 
@@ -36,6 +42,20 @@ def extract_into_pending(
         )
     finally:
         con.close()
+
+
+def registry_warnings(build: Path, agreements_dir: Path, today: dt.date | None = None) -> list[str]:
+    """Indicators of the ``build``'s registry that reach no partner in force on ``today``, or
+    lack a Hebrew text (:func:`indicator_coverage_warnings`)."""
+    con = duckdb.connect(str(build))  # the configuration of extract_into_pending (one per file)
+    try:
+        _, indicators = read_marts(con)
+    finally:
+        con.close()
+    statuses = list_agreements(agreements_dir, today=today or dt.date.today())
+    return indicator_coverage_warnings(
+        indicators, [s.agreement for s in statuses if s.usable and s.agreement]
+    )
 
 
 def release(pending: Path, extracts_dir: Path) -> list[Path]:

@@ -107,15 +107,15 @@ def _indicator_view(
 ) -> IndicatorView:
     ind_id, unit = reg.indicator_id, reg.unit
     source_keys = [s.strip() for s in (reg.source or "").replace(",", ";").split(";") if s.strip()]
-    definition_he = reg.definition_he or texts.DEFINITIONS_HE.get(ind_id, "")
+    definition_he = reg.definition_he or ""
     owner_en = reg.owner_partner or ""
-    owner_he = reg.owner_partner_he or texts.OWNERS_HE.get(owner_en, "")
+    owner_he = reg.owner_partner_he or ""
     view = IndicatorView(
         indicator_id=ind_id,
         name_he=reg.name_he or ind_id,
         name_en=reg.name_en or "",
         domain=reg.domain or "",
-        domain_label=labels.domain_label(reg.domain),
+        domain_label=labels.domain_label(reg.domain, reg.domain_he),
         unit=unit,
         polarity=reg.polarity,
         definition=definition_he or reg.definition or "",
@@ -166,7 +166,9 @@ def _indicator_view(
     for r in cells:
         if r["dimension"] != "total" and r["period"] == view.latest_period:
             code = str(r["dimension_value"])
-            label = labels.dimension_value_label(str(r["dimension"]), code, ind_id)
+            label = agreement.group_label_he(str(r["dimension"]), code) or labels.dimension_value_label(
+                str(r["dimension"]), code, reg.gender_labels
+            )
             by_dimension.setdefault(str(r["dimension"]), []).append(BreakdownRow(code, label, _cell(r, unit)))
     order = {d: i for i, d in enumerate(labels.DIMENSION_ORDER)}
     view.breakdowns = [

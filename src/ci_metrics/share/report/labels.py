@@ -1,8 +1,9 @@
-"""Hebrew words of the public report: domains, breakdowns, statuses, sources, checks, dates.
+"""Hebrew words of the public report: breakdowns, statuses, sources, checks, dates.
 
 Everything the report prints that does not come from the registry lives here, so that a
-proof-reader has one file to read. Unknown codes fall back to the code itself (a new
-domain or breakdown value still shows, in its raw spelling, rather than disappearing).
+proof-reader has one file to read (an indicator's own words, its domain's label included,
+are registry columns). Unknown codes fall back to the code itself (a new domain or
+breakdown value still shows, in its raw spelling, rather than disappearing).
 """
 
 from __future__ import annotations
@@ -13,17 +14,6 @@ TITLE = "קפיצת מדרגה בחינוך — דוח התקדמות ציבור
 PARTNERSHIP = "השותפות לקפיצת מדרגה בחינוך בקריית מלאכי"
 PARTNERS_LINE = "עיריית קריית מלאכי, קרנות, בתי הספר, המחלקה לשירותים חברתיים ותנועות הנוער"
 LOCALITIES = {1034: "קריית מלאכי"}
-
-# Domains of INDICATORS.md, in the order of the common agenda.
-DOMAINS: dict[str, str] = {
-    "excellence": "מצוינות בלימודים",
-    "formal education": "חינוך פורמלי",
-    "equity": "שוויון הזדמנויות",
-    "informal education": "חינוך בלתי פורמלי",
-    "welfare": "רווחה",
-    "demography": "דמוגרפיה",
-    "trust": "אמון ותחושת עתיד",
-}
 
 DIMENSIONS: dict[str, str] = {
     "total": "סך הכול",
@@ -43,6 +33,7 @@ SOURCES: dict[str, str] = {
     "youth": "תנועות הנוער",
     "welfare": "המחלקה לשירותים חברתיים",
     "surveys": "סקר התושבים",
+    "early_childhood": "מסגרות הגיל הרך (מעונות וגנים)",
 }
 
 # Other folders of ops.files (not partner sources of the indicators: never "missing").
@@ -93,6 +84,7 @@ SUITES: dict[str, str] = {
     "youth": "רשימות תנועות הנוער",
     "welfare": "תיקי הרווחה",
     "surveys": "סקר התושבים",
+    "early_childhood": "קובצי מסגרות הגיל הרך",
     "marts": "ערכי המדדים",
     "registry": "שלמות המדדים (לכל מדד יש ערך עדכני)",
     "volumes": "היקף הקבצים לעומת השנה הקודמת",
@@ -129,20 +121,24 @@ REJECT_CATEGORIES: dict[str, str] = {
 }
 
 
-def domain_label(domain: str | None) -> str:
+def domain_label(domain: str | None, domain_he: str | None = None) -> str:
+    """The registry's Hebrew label of the domain, else the domain's code."""
+    if domain_he:
+        return domain_he
     if not domain:
         return "מדדים נוספים"
-    return DOMAINS.get(str(domain).strip().lower(), str(domain))
+    return str(domain)
 
 
 def dimension_label(dimension: str) -> str:
     return DIMENSIONS.get(dimension, dimension)
 
 
-def dimension_value_label(dimension: str, value: str, indicator_id: str = "") -> str:
-    """A breakdown's row label: ``male`` -> בנים (pupils) or גברים (adults)."""
+def dimension_value_label(dimension: str, value: str, gender_labels: str | None = None) -> str:
+    """A breakdown's row label: ``male`` -> בנים (registry ``gender_labels`` = ``boys_girls``:
+    pupils, youth, children) or גברים (``men_women``, the default: adults)."""
     if dimension == "gender":
-        young = indicator_id.startswith(("edu_", "yth_"))
+        young = gender_labels == "boys_girls"
         if value == "male":
             return "בנים" if young else "גברים"
         if value == "female":

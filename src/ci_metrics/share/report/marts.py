@@ -31,15 +31,16 @@ class IndicatorRow(MartRow):
     name_he: str | None = None
     name_en: str | None = None
     domain: str | None = None
+    domain_he: str | None = None
     unit: str = ""
     polarity: str = "higher_is_better"
     definition: str | None = None
     source: str | None = None
     owner_partner: str | None = None
     min_cell_size: int | None = None
-    # Optional registry columns: Hebrew texts that win over texts.py when present.
     definition_he: str | None = None
     owner_partner_he: str | None = None
+    gender_labels: str | None = None
 
 
 class ProgressRow(MartRow):
