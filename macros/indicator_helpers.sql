@@ -183,3 +183,42 @@
         when 'baseline_plus' then {{ baseline }} + {{ parameter }}
     end
 {%- endmacro %}
+
+{#- Share of the people of an intermediate model (one row per person and period) for whom a
+    flag is true, in %, by the total and each dimension; a person counts once per cell. -#}
+{% macro resident_share(indicator_id, people, flag, dimensions, where=none) -%}
+    with
+
+    people as (
+
+        select * from {{ ref(people) }}
+        {%- if where %}
+        where {{ where }}
+        {%- endif %}
+
+    ),
+
+    people_by_dimension as (
+
+        {{ explode_dimensions('people', dimensions) | indent(4) }}
+
+    ),
+
+    cells as (
+
+        select
+            locality_code,
+            period,
+            dimension,
+            dimension_value,
+            count(distinct person_key) filter (where {{ flag }}) as numerator,
+            count(distinct person_key) as denominator
+        from people_by_dimension
+        group by locality_code, period, dimension, dimension_value
+
+    )
+
+    select
+        {{ indicator_value_columns(indicator_id) }}
+    from cells
+{%- endmacro %}

@@ -10,13 +10,13 @@ import shutil
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import duckdb
 import pytest
 from conftest import SAMPLE_INBOX, TEST_KEY, cli_env, run_flow
+from test_operations import _Hook
 from test_publish import sha
 
 from ci_metrics.ingest.filesystem import inbox_entries
@@ -178,19 +178,6 @@ def test_reprocess_reads_a_chosen_file_again_from_the_archive(copy_of_home, tmp_
         settings, "select count(*), min(_run_id) from raw.youth_members where _file_name = ?", [name]
     )
     assert after == [(before[0][0], record["run_id"])]  # its rows replaced, not doubled
-
-
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Hook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def survey_with_a_repeated_response(inbox: Path) -> Path:

@@ -1,40 +1,17 @@
 with
 
-children as (
-
-    select * from {{ ref('int_early_childhood_enrolment') }}
-    where age_in_year between 3 and 4
-
-),
-
-children_by_dimension as (
-
-    {{ explode_dimensions('children', {
-        'community': 'community',
-        'neighborhood': "coalesce(neighborhood, 'unknown')"
-    }) }}
-
-),
-
-cells as (
-
-    select
-        locality_code,
-        period,
-        dimension,
-        dimension_value,
-        count(distinct person_key) filter (where is_in_preschool) as numerator,
-        count(distinct person_key) as denominator
-    from children_by_dimension
-    group by locality_code, period, dimension, dimension_value
-
-),
-
 final as (
 
-    select
-        {{ indicator_value_columns(indicator_id='ec_preschool_enrollment') }}
-    from cells
+    {{ resident_share(
+        indicator_id='ec_preschool_enrollment',
+        people='int_early_childhood_enrolment',
+        flag='is_in_preschool',
+        dimensions={
+            'community': 'community',
+            'neighborhood': "coalesce(neighborhood, 'unknown')"
+        },
+        where='age_in_year between 3 and 4'
+    ) }}
 
 )
 
