@@ -141,38 +141,7 @@
     'community': 'community',
     'neighborhood': 'neighborhood'
 }) -%}
-    with
-
-    grade_12_pupils as (
-
-        select * from {{ ref('int_pupils_enriched') }}
-        where grade = 12
-
-    ),
-
-    pupils_by_dimension as (
-
-        {{ explode_dimensions('grade_12_pupils', dimensions) | indent(4) }}
-
-    ),
-
-    cells as (
-
-        select
-            locality_code,
-            period,
-            dimension,
-            dimension_value,
-            count(distinct pupil_key) filter (where {{ flag }}) as numerator,
-            count(distinct pupil_key) as denominator
-        from pupils_by_dimension
-        group by locality_code, period, dimension, dimension_value
-
-    )
-
-    select
-        {{ indicator_value_columns(indicator_id) }}
-    from cells
+    {{ resident_share(indicator_id, 'int_pupils_enriched', flag, dimensions, where='grade = 12', key='pupil_key') }}
 {%- endmacro %}
 
 {#- The target value implied by a registry target rule (fixed / baseline_times / baseline_plus). -#}
@@ -185,8 +154,9 @@
 {%- endmacro %}
 
 {#- Share of the people of an intermediate model (one row per person and period) for whom a
-    flag is true, in %, by the total and each dimension; a person counts once per cell. -#}
-{% macro resident_share(indicator_id, people, flag, dimensions, where=none) -%}
+    flag is true, in %, by the total and each dimension; a person (its `key`) counts once per
+    cell. -#}
+{% macro resident_share(indicator_id, people, flag, dimensions, where=none, key='person_key') -%}
     with
 
     people as (
@@ -211,8 +181,8 @@
             period,
             dimension,
             dimension_value,
-            count(distinct person_key) filter (where {{ flag }}) as numerator,
-            count(distinct person_key) as denominator
+            count(distinct {{ key }}) filter (where {{ flag }}) as numerator,
+            count(distinct {{ key }}) as denominator
         from people_by_dimension
         group by locality_code, period, dimension, dimension_value
 

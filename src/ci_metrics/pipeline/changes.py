@@ -131,13 +131,15 @@ def detect_changes(
         con.close()
     judge = judge_fingerprint(settings)
     new = retried = 0
+    present: set[str] = set()
     for source, path in candidates:
         file_id = sha256_of(path)
+        present.add(file_id)
         verdict = known.get(file_id)
         if needs_reading(verdict, source, path.name, judge, file_id in forced):
             new += 1
             retried += verdict is not None
-    absent = len(forced - {sha256_of(p) for _, p in candidates})  # reprocessed from the archive
+    absent = len(forced - present)  # reprocessed from the archive
     last_run, last_print = last[0] if last else (None, None)
     return Changes(
         new_files=new + absent,
