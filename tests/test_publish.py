@@ -47,6 +47,7 @@ def test_sample_run_publishes_and_records_everything(sample_run) -> None:
         "ingest",
         "dbt build",
         "validate",
+        "history",
         "extracts",
         "publish",
         "report",
@@ -108,7 +109,7 @@ def copy_of_dbt_project(to: Path) -> Path:
     to.mkdir(parents=True)
     for name in ("dbt_project.yml", "profiles.yml"):
         shutil.copy(ROOT / name, to / name)
-    for folder in ("models", "macros", "seeds", "tests/dbt"):
+    for folder in ("models", "macros", "seeds", "snapshots", "tests/dbt"):
         shutil.copytree(ROOT / folder, to / folder)
     return to
 

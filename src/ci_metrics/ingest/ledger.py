@@ -75,6 +75,7 @@ create table if not exists ops.publications (
     published_at timestamp not null,
     code_fingerprint varchar not null     -- models, suites, agreements, layouts at publish time
 );
+alter table ops.publications add column if not exists definition_fingerprint varchar;  -- the dbt project
 create table if not exists ops.validations (
     run_id varchar not null,
     suite varchar not null,

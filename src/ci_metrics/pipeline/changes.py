@@ -13,6 +13,7 @@ needs_reading`): new bytes, bytes held back, or bytes rejected under another jud
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
@@ -32,23 +33,9 @@ from ci_metrics.settings import Settings
 PACKAGE_DIR = Path(ci_metrics.__file__).parent
 
 
-def code_fingerprint(settings: Settings) -> str:
-    """A digest of every file of "the code", each named by its place in its own folder: the
-    same project copied elsewhere has the same fingerprint; a change to any file changes it."""
-    project = settings.dbt_project_dir
-    roots = {
-        "models": project / "models",
-        "seeds": project / "seeds",
-        "macros": project / "macros",
-        "tests/dbt": project / "tests" / "dbt",
-        "dbt_project.yml": project / "dbt_project.yml",
-        "expectations": settings.expectations_dir,
-        "agreements": settings.agreements_dir,
-        "layouts": BUNDLED_LAYOUTS,
-        "package": PACKAGE_DIR,
-    }
-    if settings.layouts_dir:
-        roots["local layouts"] = settings.layouts_dir
+def _digest(roots: dict[str, Path]) -> str:
+    """A digest of every file under ``roots``, each named by its place in its own folder: the
+    same project copied elsewhere has the same digest; a change to any file changes it."""
     digest = hashlib.sha256(__version__.encode())
     for label, root in roots.items():
         paths = [root] if root.is_file() else sorted(root.rglob("*")) if root.exists() else []
@@ -57,6 +44,40 @@ def code_fingerprint(settings: Settings) -> str:
                 digest.update(f"{label}/{path.relative_to(root).as_posix()}".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _dbt_roots(settings: Settings) -> dict[str, Path]:
+    project = settings.dbt_project_dir
+    return {
+        "models": project / "models",
+        "seeds": project / "seeds",
+        "macros": project / "macros",
+        "snapshots": project / "snapshots",
+        "tests/dbt": project / "tests" / "dbt",
+        "dbt_project.yml": project / "dbt_project.yml",
+    }
+
+
+def definition_fingerprint(settings: Settings) -> str:
+    """A digest of the dbt project alone (models, seeds, macros, snapshots, dbt tests,
+    project file): what defines the indicators. A revision at a publish whose digest differs
+    from the previous publish's is marked "definition changed" (marts.indicator_revisions)."""
+    return _digest(_dbt_roots(settings))
+
+
+def code_fingerprint(settings: Settings) -> str:
+    """A digest of every file of "the code": the dbt project, the expectation suites, the
+    agreements, the layouts and the whole package (see the module)."""
+    roots = {
+        **_dbt_roots(settings),
+        "expectations": settings.expectations_dir,
+        "agreements": settings.agreements_dir,
+        "layouts": BUNDLED_LAYOUTS,
+        "package": PACKAGE_DIR,
+    }
+    if settings.layouts_dir:
+        roots["local layouts"] = settings.layouts_dir
+    return _digest(roots)
 
 
 class Changes(StageOutcome):
@@ -69,15 +90,19 @@ class Changes(StageOutcome):
     code_changed: bool
     last_run_id: str | None
     fingerprint: str
+    full_refresh: bool = False
+    """A full rebuild was asked for (``ci-metrics run --full-refresh``): never "nothing new"."""
 
     @property
     def nothing_new(self) -> bool:
-        return self.new_files == 0 and not self.code_changed
+        return self.new_files == 0 and not self.code_changed and not self.full_refresh
 
     def into(self, record: RunRecord, entry: StageRecord) -> None:
         again = f" ({self.retried_files} read again)" if self.retried_files else ""
-        entry.detail = f"{self.new_files} files to read{again}, {self.known_files} known" + (
-            ", code changed" if self.code_changed else ""
+        entry.detail = (
+            f"{self.new_files} files to read{again}, {self.known_files} known"
+            + (", code changed" if self.code_changed else "")
+            + (", full rebuild asked" if self.full_refresh else "")
         )
         if not self.nothing_new:
             return
@@ -98,11 +123,16 @@ class Changes(StageOutcome):
 
 
 def detect_changes(
-    settings: Settings, inbox: Path, fingerprint: str | None = None, forced: frozenset[str] = frozenset()
+    settings: Settings,
+    inbox: Path,
+    fingerprint: str | None = None,
+    forced: frozenset[str] = frozenset(),
+    full_refresh: bool = False,
 ) -> Changes:
     """Compare the inbox and the CBS folder with the published ledger (read-only), and the
     code's fingerprint (``fingerprint``, default: computed now) with the last publish's.
-    ``forced``: file IDs to read again on demand (``ci-metrics reprocess``)."""
+    ``forced``: file IDs to read again on demand (``ci-metrics reprocess``); ``full_refresh``:
+    a full rebuild asked for, which is never "nothing new"."""
     fingerprint = fingerprint or code_fingerprint(settings)
     candidates = [
         (source, p)
@@ -117,6 +147,7 @@ def detect_changes(
             code_changed=True,
             last_run_id=None,
             fingerprint=fingerprint,
+            full_refresh=full_refresh,
         )
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
@@ -148,8 +179,21 @@ def detect_changes(
         code_changed=last_print != fingerprint,
         last_run_id=last_run,
         fingerprint=fingerprint,
+        full_refresh=full_refresh,
     )
 
 
-def record_publication(con: duckdb.DuckDBPyConnection, run_id: str, fingerprint: str) -> None:
-    con.execute("insert into ops.publications values (?, current_timestamp, ?)", [run_id, fingerprint])
+def record_publication(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    published_at: dt.datetime,
+    fingerprint: str,
+    definition: str,
+) -> None:
+    """The publish's row of ``ops.publications`` (in the build copy, before the snapshots
+    that use its time): ``published_at`` is UTC, without a zone, like every ops time."""
+    con.execute(
+        "insert into ops.publications (run_id, published_at, code_fingerprint, definition_fingerprint) "
+        "values (?, ?, ?, ?)",
+        [run_id, published_at, fingerprint, definition],
+    )

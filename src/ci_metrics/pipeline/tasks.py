@@ -20,9 +20,10 @@ from ci_metrics.ingest.ledger import printable
 from ci_metrics.ingest.limits import InputLimits
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
 from ci_metrics.operations.runs import FileRecord, HeldSource, RunRecord, StageRecord, sync_runs_table
-from ci_metrics.pipeline.changes import Changes, detect_changes, record_publication
+from ci_metrics.pipeline.changes import Changes, detect_changes
 from ci_metrics.pipeline.tracker import RunFailed, StageOutcome, run_logger
 from ci_metrics.publish.cycle import BuildCopy, PublishCycle
+from ci_metrics.publish.history import HistoryRecorded, record_history
 from ci_metrics.publish.holds import build_holding, hold_for_expectations
 from ci_metrics.publish.validation import validate_build
 from ci_metrics.settings import Settings
@@ -51,9 +52,11 @@ def key_stage(settings: Settings) -> KeyChecked:
 
 
 @task(name="scan", cache_policy=NO_CACHE)
-def scan_task(settings: Settings, inbox: Path, forced: frozenset[str] = frozenset()) -> Changes:
+def scan_task(
+    settings: Settings, inbox: Path, forced: frozenset[str] = frozenset(), full_refresh: bool = False
+) -> Changes:
     """Anything new since the last publish (files or code)? Read-only, cheap."""
-    return detect_changes(settings, inbox, forced=forced)
+    return detect_changes(settings, inbox, forced=forced, full_refresh=full_refresh)
 
 
 class Prepared(StageOutcome):
@@ -183,9 +186,9 @@ class Built(StageOutcome):
 
 
 @task(name="dbt build", cache_policy=NO_CACHE)
-def dbt_task(settings: Settings, build: BuildCopy) -> Built:
+def dbt_task(settings: Settings, build: BuildCopy, full_refresh: bool = False) -> Built:
     """dbt build; a source whose own checks fail is held back and the build made again."""
-    result, held = build_holding(settings, build.path, build.run_id)
+    result, held = build_holding(settings, build.path, build.run_id, full_refresh=full_refresh)
     return Built(
         ok=result.ok, failures=result.failures, counts=result.counts, log_tail=result.log_tail, held=held
     )
@@ -256,6 +259,29 @@ def validate_task(settings: Settings, build: BuildCopy) -> Validated:
     )
 
 
+class HistoryAdded(StageOutcome):
+    recorded: HistoryRecorded
+
+    def into(self, record: RunRecord, entry: StageRecord) -> None:
+        r = self.recorded
+        entry.detail = (
+            f"{r.new_versions} new vintages, {r.revisions} revisions "
+            f"(published at {r.published_at:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+        if r.failures:
+            entry.ok = False
+            record.failures = r.failures
+            raise RunFailed(
+                "the history of the published values could not be recorded: " + "; ".join(r.failures[:5])
+            )
+
+
+@task(name="history", cache_policy=NO_CACHE)
+def history_task(settings: Settings, build: BuildCopy, fingerprint: str) -> HistoryAdded:
+    """The publish's vintages: its row of ops.publications, the snapshots, the revisions."""
+    return HistoryAdded(recorded=record_history(settings, build.path, build.run_id, fingerprint))
+
+
 class Extracted(StageOutcome):
     written: list[str]
     problems: list[str]
@@ -288,14 +314,12 @@ class Publication(StageOutcome):
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish_task(
-    cycle: PublishCycle, build: BuildCopy, runs: list[RunRecord], fingerprint: str
-) -> Publication:
-    """The run's own audit rows into the build (``ops.runs`` as it stands once published, the
-    code fingerprint), then the publish: atomic, durable, extracts released."""
+def publish_task(cycle: PublishCycle, build: BuildCopy, runs: list[RunRecord]) -> Publication:
+    """The run's own audit rows into the build (``ops.runs`` as it stands once published; its
+    row of ``ops.publications`` was written by the history stage), then the publish: atomic,
+    durable, extracts released."""
     with build.connect() as con:
         sync_runs_table(con, runs)
-        record_publication(con, build.run_id, fingerprint)
     published = cycle.publish()
     return Publication(warehouse=published.warehouse, extracts=published.extracts)
 

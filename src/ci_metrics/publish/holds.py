@@ -34,6 +34,10 @@ from ci_metrics.settings import Settings
 HOLDABLE = (*SOURCES, "cbs")
 """Sources a fault can be confined to: the partner sources and the CBS workbooks."""
 
+MAIN_BUILD = ["build", "--exclude", "tag:history"]
+"""The nightly ``dbt build``: everything but the vintages, which the history stage records
+once the build is validated (:mod:`ci_metrics.publish.history`)."""
+
 
 class DbtNodes:
     """Where each dbt node is defined, from the manifest of the last dbt command."""
@@ -140,12 +144,16 @@ def hold_source(
     return HeldSource(source=source, checks=checks, files=held)
 
 
-def build_holding(settings: Settings, build: Path, run_id: str) -> tuple[DbtResult, list[HeldSource]]:
-    """``dbt build`` on the build copy; each source whose own checks fail is held back (if
-    this run brought it new files) and the build made again. Returns the last dbt result
-    (ok, or failing on what no single source owns) and the sources held."""
+def build_holding(
+    settings: Settings, build: Path, run_id: str, *, full_refresh: bool = False
+) -> tuple[DbtResult, list[HeldSource]]:
+    """``dbt build`` on the build copy (with ``--full-refresh`` when asked); each source whose
+    own checks fail is held back (if this run brought it new files) and the build made again.
+    Returns the last dbt result (ok, or failing on what no single source owns) and the
+    sources held."""
     held: list[HeldSource] = []
-    result = run_dbt(settings, build, ["build"])
+    args = [*MAIN_BUILD, "--full-refresh"] if full_refresh else MAIN_BUILD
+    result = run_dbt(settings, build, args)
     while not result.ok:
         named = [(node, f"{dbt_name(node)}: {message}") for node, message in result.failed_nodes]
         blamed = blame(named, DbtNodes.of(settings).source_of)
@@ -153,7 +161,7 @@ def build_holding(settings: Settings, build: Path, run_id: str) -> tuple[DbtResu
         if not newly:
             break
         held += newly
-        result = run_dbt(settings, build, ["build"])
+        result = run_dbt(settings, build, args)
     return result, held
 
 
