@@ -69,7 +69,9 @@ def _progress(settings: Settings, run_id: str) -> Iterator[None]:
             thread.join()
 
 
-def _nightly_run(settings: Settings, inbox: Path, reprocess: list[str] | None = None) -> int:
+def _nightly_run(
+    settings: Settings, inbox: Path, reprocess: list[str] | None = None, full_refresh: bool = False
+) -> int:
     """One nightly run in this process, its summary printed; the exit code of ``run``."""
     from ci_metrics.operations.runs import RunStore, new_run_id
     from ci_metrics.operations.summaries import print_run
@@ -84,7 +86,9 @@ def _nightly_run(settings: Settings, inbox: Path, reprocess: list[str] | None = 
     run_id = new_run_id()
     # Prefect's own temporary server would outlive a killed run: one that dies with it.
     with prefect_api(settings, scheduler=False), _progress(settings, run_id):
-        state = nightly(inbox=str(inbox), run_id=run_id, reprocess=reprocess, return_state=True)
+        state = nightly(
+            inbox=str(inbox), run_id=run_id, reprocess=reprocess, full_refresh=full_refresh, return_state=True
+        )
     record = RunStore(settings.root / "runs").get(run_id)
     if record is None:
         print(
@@ -100,7 +104,7 @@ def _nightly_run(settings: Settings, inbox: Path, reprocess: list[str] | None = 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     inbox = Path(args.inbox).resolve() if args.inbox else settings.inbox
-    return _nightly_run(settings, inbox)
+    return _nightly_run(settings, inbox, full_refresh=args.full_refresh)
 
 
 def cmd_reprocess(args: argparse.Namespace, settings: Settings) -> int:
@@ -250,11 +254,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    from ci_metrics.operations.query import interactive_shell, run_query
+    from ci_metrics.operations.query import interactive_shell, parse_as_of, run_query
 
+    try:
+        as_of = None if args.as_of is None else parse_as_of(args.as_of)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.query is None:
-        return interactive_shell(settings, args.format)
-    return run_query(settings, args.query, args.format)
+        return interactive_shell(settings, args.format, as_of)
+    return run_query(settings, args.query, args.format, as_of)
 
 
 def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
@@ -299,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0: published; 3: blocked by a critical expectation; 1: failed.",
     )
     p.add_argument("--inbox", help="inbox folder with one sub-folder per source (default: HOME/inbox)")
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every model from the raw tables and publish, even when nothing is new "
+        "(dbt --full-refresh; the history of published values is kept)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = verbs.add_parser(
@@ -398,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("query", nargs="?", help="the SQL; omit for an interactive shell")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument(
+        "--as-of",
+        metavar="WHEN",
+        help="marts.indicator_values and marts.indicator_progress as published at WHEN (ISO 8601): "
+        "a date means the end of that day; a time without an offset is local time",
+    )
     p.set_defaults(func=cmd_sql)
 
     p = verbs.add_parser(
