@@ -5,7 +5,11 @@ Per partner, ``out_root/<partner>/<as_of>/`` holds
 * ``<partner>_<as_of>_values.csv``: one long table of every cell the agreement allows
   (suppressed cells kept, blank, with the reason);
 * ``<partner>_<as_of>_indicators.csv``: the definitions of the indicators in it;
-* ``manifest.json``: run, agreement, files with SHA-256 and row counts, contents, rules.
+* ``<partner>_<as_of>_revisions.csv``: the cells whose released form changed since the
+  partner's previous extract (:mod:`~ci_metrics.share.extracts.revisions`), header only when
+  none did or there is nothing to compare with;
+* ``manifest.json``: run, agreement, files with SHA-256 and row counts, contents, rules,
+  what the revisions file compares.
 
 The CSV files are byte-identical for identical input; the manifest carries run_id and
 created_at and is not. ``ops.extracts`` (in the connection given) gets one row per file.
@@ -35,6 +39,14 @@ from ci_metrics.share.extracts.agreements import (
 )
 from ci_metrics.share.extracts.csv_writer import write_csv
 from ci_metrics.share.extracts.disclosure import REASONS, Groupings, apply_disclosure_control, round_half_up
+from ci_metrics.share.extracts.revisions import (
+    REVISION_COLUMNS,
+    first_recorded,
+    revised_cells,
+    revision_causes,
+    values_as_of,
+    with_causes,
+)
 from ci_metrics.share.folders import replace_dir
 
 log = logging.getLogger(__name__)
@@ -96,6 +108,17 @@ create table if not exists ops.extracts (
 
 _DIM_ORDER = {d: i for i, d in enumerate(DIMENSIONS)}
 
+REVISIONS_RULE = (
+    "both old and new values are as released under this agreement; a cell suppressed in either "
+    "release has no value there"
+)
+"""The manifest's one-line statement of what the revisions file compares."""
+
+HISTORY_RELATIONS = ("indicator_value_history", "indicator_values_as_of", "indicator_revisions")
+"""The relations of ``marts`` the revisions file is computed from (the history stage's)."""
+
+REVISION_KINDS = ("changed", "appeared", "disappeared")
+
 
 @dataclass(frozen=True)
 class ExtractFile:
@@ -104,6 +127,42 @@ class ExtractFile:
     row_count: int | None
     suppressed_cells: int
     size_bytes: int
+
+
+@dataclass(frozen=True)
+class PreviousExtract:
+    """A partner's latest extract of another run (its values file in ``ops.extracts``)."""
+
+    run_id: str
+    as_of: dt.date
+    created_at: dt.datetime
+    """UTC, no zone, to the second."""
+    agreement_sha256: str | None
+    moment: dt.datetime
+    """The moment whose published values it carried (UTC): its ``created_at``, or its run's
+    publish time (``ops.publications``) when later (created_at is kept to the second)."""
+
+
+@dataclass(frozen=True)
+class Revisions:
+    """The revisions file's rows and the manifest's account of them."""
+
+    cells: pd.DataFrame
+    """REVISION_COLUMNS, in the order of the values file."""
+    since: PreviousExtract | None
+    reason: str | None
+    """Why nothing is compared (``since`` is None), or why the comparison is qualified."""
+
+    def counts(self) -> dict[str, int]:
+        kinds = self.cells["revision_kind"].astype(str)
+        return {k: int((kinds == k).sum()) for k in REVISION_KINDS}
+
+    def suppressed_cells(self) -> int:
+        """Rows with a side withheld by disclosure control."""
+        withheld = (self.cells["previous_suppressed"].fillna("") != "") | (
+            self.cells["new_suppressed"].fillna("") != ""
+        )
+        return int(withheld.sum())
 
 
 @dataclass(frozen=True)
@@ -348,12 +407,108 @@ def produce_extracts(
                 PartnerExtractResult(item.partner_id, "invalid", f"no extract: {item.path}: {exc}")
             )
             continue
+        revisions = partner_revisions(con, audit_con or con, item, frame, marts[1], subtotals, run_id=run_id)
         results.append(
             _produce_one(
-                audit_con or con, Path(out_root), item, marts, frame, run_id=run_id, as_of=as_of, now=now
+                audit_con or con,
+                Path(out_root),
+                item,
+                marts,
+                frame,
+                revisions,
+                run_id=run_id,
+                as_of=as_of,
+                now=now,
             )
         )
     return results
+
+
+def previous_extract(
+    con: duckdb.DuckDBPyConnection, audit_con: duckdb.DuckDBPyConnection, partner: str, run_id: str
+) -> PreviousExtract | None:
+    """The latest extract of ``partner`` (its values file in ``ops.extracts`` of ``audit_con``)
+    made by a run other than ``run_id``, or None. Its moment is read from ``ops.publications``
+    in ``con`` when there is one."""
+    row = audit_con.execute(
+        "select run_id, as_of, created_at, agreement_sha256 from ops.extracts "
+        "where partner = ? and run_id <> ? and file_name = partner || '_' || strftime(as_of, '%Y-%m-%d') "
+        "|| '_values.csv' order by created_at desc, run_id desc limit 1",
+        [partner, run_id],
+    ).fetchone()
+    if row is None:
+        return None
+    run, day, created_at, agreement_sha256 = row
+    moment = created_at
+    if _has_relation(con, "ops", "publications"):
+        published = con.execute(
+            "select max(published_at) from ops.publications where run_id = ?", [run]
+        ).fetchone()
+        if published and published[0] is not None and published[0] > moment:
+            moment = published[0]
+    return PreviousExtract(str(run), day, created_at, agreement_sha256, moment)
+
+
+def partner_revisions(
+    con: duckdb.DuckDBPyConnection,
+    audit_con: duckdb.DuckDBPyConnection,
+    status: AgreementStatus,
+    frame: pd.DataFrame,
+    indicators: pd.DataFrame,
+    known_subtotals: Groupings | None,
+    *,
+    run_id: str,
+) -> Revisions:
+    """What changed for this partner since its previous extract: ``frame`` (the release being
+    written) against the values published at the previous extract's moment passed through the
+    same agreement, registry and known subtotals (:func:`build_partner_frame`), with causes.
+
+    Nothing is compared (header-only file, ``since`` None, a reason) for a partner's first
+    extract, when the warehouse keeps no history, or when the previous extract is older than
+    the history."""
+    agreement = status.agreement
+    assert agreement is not None
+    empty = with_causes(revised_cells(frame.iloc[:0], frame.iloc[:0]), pd.DataFrame())
+    previous = previous_extract(con, audit_con, agreement.partner_id, run_id)
+    if previous is None:
+        return Revisions(empty, None, "first extract of this partner: nothing to compare with")
+    then = f"the previous extract (run {previous.run_id}, {previous.created_at.isoformat()}Z)"
+    missing = [r for r in HISTORY_RELATIONS if not _has_relation(con, "marts", r)]
+    if missing:
+        return Revisions(
+            empty,
+            None,
+            f"the warehouse keeps no history (no marts.{missing[0]}): {then} cannot be compared with",
+        )
+    first = first_recorded(con)
+    if first is None or previous.moment < first:
+        since_history = f"the history starts at {first.isoformat()}Z" if first else "the history is empty"
+        return Revisions(empty, None, f"{then} is older than the history ({since_history})")
+    try:
+        old = build_partner_frame(
+            values_as_of(con, previous.moment), indicators, agreement, known_subtotals=known_subtotals
+        )
+    except AgreementError as exc:
+        return Revisions(empty, None, f"{then} cannot be rebuilt under this agreement: {exc}")
+    cells = with_causes(
+        revised_cells(old, frame), revision_causes(con, previous.moment), agreement.grouping_members()
+    )
+    note = None
+    if previous.agreement_sha256 and status.sha256 and previous.agreement_sha256 != status.sha256:
+        note = (
+            "the agreement changed since the previous extract: the previous values are those this "
+            "agreement releases of the values published then"
+        )
+    return Revisions(sort_cells(cells)[REVISION_COLUMNS], previous, note)
+
+
+def _has_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _produce_one(
@@ -362,6 +517,7 @@ def _produce_one(
     status: AgreementStatus,
     marts: tuple[pd.DataFrame, pd.DataFrame],
     frame: pd.DataFrame,
+    revisions: Revisions,
     *,
     run_id: str,
     as_of: dt.date,
@@ -386,15 +542,32 @@ def _produce_one(
     try:
         values_name = f"{partner}_{day}_values.csv"
         defs_name = f"{partner}_{day}_indicators.csv"
+        revisions_name = f"{partner}_{day}_revisions.csv"
         n_suppressed = int((frame["suppressed"] != "").sum())
         w_values = write_csv(tmp / values_name, frame)
         w_defs = write_csv(tmp / defs_name, definitions)
+        w_revisions = write_csv(tmp / revisions_name, revisions.cells)
         files = (
             ExtractFile(values_name, w_values.sha256, w_values.rows, n_suppressed, w_values.size_bytes),
             ExtractFile(defs_name, w_defs.sha256, w_defs.rows, 0, w_defs.size_bytes),
+            ExtractFile(
+                revisions_name,
+                w_revisions.sha256,
+                w_revisions.rows,
+                revisions.suppressed_cells(),
+                w_revisions.size_bytes,
+            ),
         )
         manifest = _manifest(
-            status, frame, definitions, files, run_id=run_id, as_of=as_of, now=now, warnings=warnings
+            status,
+            frame,
+            definitions,
+            files,
+            _revisions_section(revisions, revisions_name),
+            run_id=run_id,
+            as_of=as_of,
+            now=now,
+            warnings=warnings,
         )
         data = (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
         (tmp / MANIFEST_NAME).write_bytes(data)
@@ -405,11 +578,36 @@ def _produce_one(
         raise
 
     _audit(audit_con, partner, run_id, as_of, now, (*files, manifest_file), agreement, status.sha256, final)
-    msg = f"{partner}: wrote {len(frame)} cells ({n_suppressed} suppressed) to {final}"
+    since = f"since run {revisions.since.run_id}" if revisions.since else "nothing to compare with"
+    msg = (
+        f"{partner}: wrote {len(frame)} cells ({n_suppressed} suppressed), "
+        f"{len(revisions.cells)} revised ({since}), to {final}"
+    )
     log.info(msg)
     return PartnerExtractResult(
         partner, "written", msg, final, (*files, manifest_file), n_suppressed, agreement.version, warnings
     )
+
+
+def _revisions_section(revisions: Revisions, file_name: str) -> dict[str, object]:
+    """The manifest's ``revisions``: the file, what it compares with, how many cells, the rule."""
+    since = revisions.since
+    return {
+        "file": file_name,
+        "since": None
+        if since is None
+        else {
+            "run_id": since.run_id,
+            "data_as_of": since.as_of.isoformat(),
+            "created_at": since.created_at.isoformat() + "Z",
+            "values_as_of": since.moment.isoformat() + "Z",
+        },
+        "reason": revisions.reason,
+        "cells": revisions.counts(),
+        "rule": REVISIONS_RULE,
+        "cause": "per cell: the files that entered or left the computation in the publishes since, "
+        "'definition changed', or 'disclosure control: a related cell changed'",
+    }
 
 
 def _manifest(
@@ -417,6 +615,7 @@ def _manifest(
     frame: pd.DataFrame,
     definitions: pd.DataFrame,
     files: tuple[ExtractFile, ...],
+    revisions: dict[str, object],
     *,
     run_id: str,
     as_of: dt.date,
@@ -482,6 +681,7 @@ def _manifest(
             "rules": rules.describe(),
             "suppressed_cells": by_reason,
         },
+        "revisions": revisions,
         "csv_format": {
             "encoding": "UTF-8 with byte-order mark",
             "line_end": "CRLF (RFC 4180)",

@@ -28,6 +28,9 @@ from ci_metrics.publish.history import AS_OF_VARIABLE
 KEY = ["indicator_id", "period", "locality_code", "dimension", "dimension_value"]
 """The grain of a released cell."""
 
+DISCLOSURE_CAUSE = "disclosure control: a related cell changed"
+"""The cause of a released cell whose publication (not value) changed."""
+
 REVISION_COLUMNS = [
     *KEY[:1],
     "indicator_name_he",
@@ -164,9 +167,32 @@ def with_causes(
         if not keyed.empty
         else cells.assign(cause=None, cause_files=None)
     )
-    merged["cause"] = merged["cause"].fillna("disclosure control: a related cell changed").astype(object)
+    merged["cause"] = merged["cause"].fillna(DISCLOSURE_CAUSE).astype(object)
     merged["cause_files"] = merged["cause_files"].fillna("").astype(object)
-    return merged[REVISION_COLUMNS]
+    return _group_cause_where_suppressed(merged, keyed)[REVISION_COLUMNS]
+
+
+def _group_cause_where_suppressed(merged: pd.DataFrame, keyed: pd.DataFrame) -> pd.DataFrame:
+    """A cell withheld on either side carries the causes of its whole indicator, period and
+    locality (and the disclosure cause), never its own: whether *its* value changed (a file
+    named, or only "a related cell changed") would tell a reader that its hidden value did or
+    did not move, and with the earlier release's sums give it away."""
+    withheld = (merged["previous_suppressed"] != "") | (merged["new_suppressed"] != "")
+    if not withheld.any():
+        return merged
+    group = ["indicator_id", "period", "locality_code"]
+    if keyed.empty:
+        merged.loc[withheld, ["cause", "cause_files"]] = [DISCLOSURE_CAUSE, ""]
+        return merged
+    per_group = keyed.groupby(group, sort=False).agg(
+        cause=("cause", _join_parts), cause_files=("cause_files", _join_parts)
+    )
+    for index in merged.index[withheld]:
+        key = tuple(merged.loc[index, group])
+        cause, files = per_group.loc[key] if key in per_group.index else ("", "")
+        merged.loc[index, "cause"] = "; ".join(p for p in (cause, DISCLOSURE_CAUSE) if p)
+        merged.loc[index, "cause_files"] = files
+    return merged
 
 
 def _join_parts(items: pd.Series) -> str:

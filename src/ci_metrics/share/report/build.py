@@ -1,9 +1,11 @@
 """``build_report``: the public progress report of one day, written atomically.
 
 ``<out_dir>/<as_of>/`` holds ``index.html`` (the whole booklet: one self-contained page,
-inline CSS and SVG, no script, nothing fetched) and ``report.pdf`` when a Chromium is
-installed. A report of the same day is replaced whole; a failed build leaves the previous
-one in place.
+inline CSS and SVG, no script, nothing fetched), ``report.pdf`` when a Chromium is
+installed, and ``edition.json``: the publication the report showed and the one it was
+compared with (:mod:`ci_metrics.share.report.editions`; the log of every edition written to
+the folder). A report of the same day is replaced whole (its folder's log carried over); a
+failed build leaves the previous one in place.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from ci_metrics.publish.warehouse import connect_published
 from ci_metrics.settings import Settings
 from ci_metrics.share.folders import replace_dir
 from ci_metrics.share.report.data import ReportData, ReportError, load_public_agreement, load_report_data
+from ci_metrics.share.report.editions import (
+    Edition,
+    choose_baseline,
+    latest_publication,
+    publication_before,
+    read_editions,
+    read_log,
+    updated_log,
+    write_log,
+)
 from ci_metrics.share.report.pdf import html_to_pdf
 from ci_metrics.share.report.render import render_html
 
@@ -40,6 +52,7 @@ class ReportResult:
     cells_shown: int  # figures printed with a value (series and breakdowns)
     cells_suppressed: int  # figures printed as "—" by disclosure control
     warnings: tuple[str, ...] = ()
+    revisions: int = 0  # published values listed as revised since the previous report
 
     @property
     def index(self) -> Path:
@@ -51,7 +64,7 @@ class ReportResult:
         return (
             f"report {self.index_html}{pdf}: {self.indicators} indicators "
             f"({self.indicators_published} published), {self.cells_shown} figures shown, "
-            f"{self.cells_suppressed} suppressed"
+            f"{self.cells_suppressed} suppressed, {self.revisions} revised since the previous report"
         )
 
 
@@ -77,16 +90,35 @@ def build_report(
     or PATH), quietly skipped otherwise.
     """
     agreement = load_public_agreement(Path(agreements_dir), today or dt.date.today())
-    data = load_report_data(con, agreement, run_id=run_id, as_of=as_of, locality_code=locality_code)
+    out_dir = Path(out_dir)
+    publication = latest_publication(con)
+    baseline = (
+        choose_baseline(
+            read_editions(out_dir), publication, publication_before(con, publication.published_at)
+        )
+        if publication
+        else None
+    )
+    data = load_report_data(
+        con,
+        agreement,
+        run_id=run_id,
+        as_of=as_of,
+        locality_code=locality_code,
+        publication=publication,
+        baseline=baseline,
+    )
     html = render_html(data)
 
-    out_dir = Path(out_dir)
     final = out_dir / as_of.isoformat()
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{as_of.isoformat()}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         (tmp / INDEX_NAME).write_text(html, encoding="utf-8")
+        if publication is not None:
+            edition = Edition(**publication.model_dump(), report_date=as_of, compared_with=baseline)
+            write_log(tmp, updated_log(read_log(final), edition))
         made_pdf = html_to_pdf(tmp / INDEX_NAME, tmp / PDF_NAME, chromium=chromium) if pdf else None
         replace_dir(tmp, final)
     except BaseException:
@@ -103,6 +135,7 @@ def build_report(
         cells_shown=shown,
         cells_suppressed=suppressed,
         warnings=tuple(data.quality.missing),
+        revisions=len(data.revisions.rows),
     )
     log.info(result.summary())
     return result

@@ -10,6 +10,10 @@ Every figure of an indicator passes through the *public* agreement's disclosure 
 the very function that makes the public partner's extract): a suppressed cell reaches the
 templates as a :class:`Figure` with no value, a published one with the value and decimals
 the extract would carry. The baseline and the latest value are printed as their cell is.
+
+The values revised since the previous report (:func:`load_revisions`) compare two such
+frames: the values as published when the previous report was made (the history's
+``marts.indicator_values_as_of``) and the values now, each through the same control.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import pandas as pd
 from ci_metrics.share.extracts import build_partner_frame
 from ci_metrics.share.extracts.agreements import Agreement, AgreementError, agreement_status
 from ci_metrics.share.extracts.disclosure import round_half_up
+from ci_metrics.share.extracts.revisions import first_recorded, revision_causes, values_as_of
 from ci_metrics.share.report import labels, texts
+from ci_metrics.share.report.editions import Baseline, Publication
 from ci_metrics.share.report.formatting import format_change
 from ci_metrics.share.report.marts import (
     CheckRunRow,
@@ -38,6 +44,7 @@ from ci_metrics.share.report.marts import (
     mart_exists,
     read_rows,
 )
+from ci_metrics.share.report.revised import revision_rows
 from ci_metrics.share.report.views import (
     Breakdown,
     BreakdownRow,
@@ -47,6 +54,7 @@ from ci_metrics.share.report.views import (
     IndicatorView,
     QualityView,
     ReportData,
+    RevisionsView,
     SeriesPoint,
     SourceQuality,
 )
@@ -83,14 +91,6 @@ def apply_public_disclosure(
         raise
     except Exception as exc:  # pragma: no cover - a broken mart should say so plainly
         raise ReportError(f"disclosure control failed: {exc}") from exc
-
-
-def _cell(row: dict[str, Any], unit: str) -> Figure:
-    """A cell of the disclosed frame as the reader sees it."""
-    if row["suppressed"]:
-        return Figure(None, 1, unit, suppressed=True)
-    value, decimals = row["value"], row["value_decimals"]
-    return Figure(None if pd.isna(value) else float(value), 1 if pd.isna(decimals) else int(decimals), unit)
 
 
 def _as_printed(value: float | None, cell: Figure | None, unit: str) -> Figure:
@@ -137,7 +137,7 @@ def _indicator_view(
         return view
 
     # The series: every period from the first published cell to the last (none = a gap).
-    totals = {int(r["period"]): _cell(r, unit) for r in cells if r["dimension"] == "total"}
+    totals = {int(r["period"]): Figure.of_cell(r, unit) for r in cells if r["dimension"] == "total"}
     if totals:
         periods = range(min(totals), max(totals) + 1)
         view.series = [SeriesPoint(p, totals.get(p, Figure(None, 1, unit))) for p in periods]
@@ -166,10 +166,10 @@ def _indicator_view(
     for r in cells:
         if r["dimension"] != "total" and r["period"] == view.latest_period:
             code = str(r["dimension_value"])
-            label = agreement.group_label_he(str(r["dimension"]), code) or labels.dimension_value_label(
-                str(r["dimension"]), code, reg.gender_labels
+            label = labels.group_value_label(agreement, str(r["dimension"]), code, reg.gender_labels)
+            by_dimension.setdefault(str(r["dimension"]), []).append(
+                BreakdownRow(code, label, Figure.of_cell(r, unit))
             )
-            by_dimension.setdefault(str(r["dimension"]), []).append(BreakdownRow(code, label, _cell(r, unit)))
     order = {d: i for i, d in enumerate(labels.DIMENSION_ORDER)}
     view.breakdowns = [
         Breakdown(dim, labels.dimension_label(dim), int(view.latest_period or 0), tuple(by_dimension[dim]))
@@ -236,6 +236,43 @@ def _quality(
     )
 
 
+HISTORY_MARTS = ("indicator_value_history", "indicator_values_as_of", "indicator_revisions")
+"""The marts of the history stage the revisions are read from."""
+
+
+def load_revisions(
+    con: duckdb.DuckDBPyConnection,
+    agreement: Agreement,
+    *,
+    locality: int,
+    indicators: pd.DataFrame,
+    current: pd.DataFrame,
+    registry: list[IndicatorRow],
+    publication: Publication | None,
+    baseline: Baseline | None,
+) -> RevisionsView:
+    """The public values revised between ``baseline`` and now (``current``: the public frame
+    of the report); see :class:`RevisionsView` for the states."""
+    if publication is None or not all(mart_exists(con, m) for m in HISTORY_MARTS):
+        return RevisionsView("unavailable")
+    if baseline is None:
+        return RevisionsView("first")
+    since_date = baseline.report_date or labels.local_date(baseline.published_at)
+    view = RevisionsView("unchanged", since_date=since_date, since_report=baseline.chosen_from == "report")
+    first = first_recorded(con)
+    if first is None or baseline.published_at < first:
+        view.state = "no_history"
+        return view
+    then = values_as_of(con, baseline.published_at)
+    previous = apply_public_disclosure(then[then["locality_code"] == locality], indicators, agreement)
+    causes = revision_causes(con, baseline.published_at)
+    if not causes.empty:
+        causes = causes[causes["locality_code"] == locality]
+    view.rows = revision_rows(previous, current, causes, registry, agreement)
+    view.state = "revised" if view.rows else "unchanged"
+    return view
+
+
 def load_report_data(
     con: duckdb.DuckDBPyConnection,
     agreement: Agreement,
@@ -243,8 +280,12 @@ def load_report_data(
     run_id: str | None,
     as_of: dt.date,
     locality_code: int | None = None,
+    publication: Publication | None = None,
+    baseline: Baseline | None = None,
 ) -> ReportData:
-    """Read the marts into :class:`ReportData` (figures already disclosed)."""
+    """Read the marts into :class:`ReportData` (figures already disclosed). ``publication``:
+    the one the warehouse holds (none: no revisions section); ``baseline``: the one the
+    previous report showed (:func:`ci_metrics.share.report.editions.choose_baseline`)."""
     for table in ("indicators", "indicator_values"):
         if not mart_exists(con, table):
             raise ReportError(f"the warehouse has no marts.{table}: run the pipeline first")
@@ -257,7 +298,8 @@ def load_report_data(
     if not registry:
         raise ReportError("marts.indicators is empty: no indicator to report on")
     values = con.execute("select * from marts.indicator_values where locality_code = ?", [locality]).df()
-    disclosed = apply_public_disclosure(values, con.execute("select * from marts.indicators").df(), agreement)
+    indicators = con.execute("select * from marts.indicators").df()
+    disclosed = apply_public_disclosure(values, indicators, agreement)
     cells: dict[str, list[dict[str, Any]]] = {}
     for cell in disclosed.to_dict(orient="records"):
         cells.setdefault(str(cell["indicator_id"]), []).append({str(k): v for k, v in cell.items()})
@@ -273,6 +315,18 @@ def load_report_data(
         _indicator_view(reg, progress.get(reg.indicator_id), cells.get(reg.indicator_id, []), agreement)
         for reg in registry
     ]
+    revisions = load_revisions(
+        con,
+        agreement,
+        locality=locality,
+        indicators=indicators,
+        current=disclosed,
+        registry=registry,
+        publication=publication,
+        baseline=baseline,
+    )
+    for v in views:
+        v.revised = v.in_public_agreement and v.indicator_id in revisions.indicator_ids
     by_domain: dict[str, DomainView] = {}
     for v in views:  # domains in the order of their first indicator
         by_domain.setdefault(v.domain, DomainView(v.domain, v.domain_label, [])).indicators.append(v)
@@ -287,6 +341,7 @@ def load_report_data(
         quality=_quality(con, run_id, views, latest_period),
         latest_period=latest_period,
         first_period=min(periods) if periods else None,
+        revisions=revisions,
     )
 
 
@@ -296,4 +351,5 @@ __all__ = [
     "apply_public_disclosure",
     "load_public_agreement",
     "load_report_data",
+    "load_revisions",
 ]

@@ -9,6 +9,10 @@ breakdown value still shows, in its raw spelling, rather than disappearing).
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ci_metrics.share.extracts.agreements import Agreement
 
 TITLE = "קפיצת מדרגה בחינוך — דוח התקדמות ציבורי"
 PARTNERSHIP = "השותפות לקפיצת מדרגה בחינוך בקריית מלאכי"
@@ -152,12 +156,26 @@ def dimension_value_label(dimension: str, value: str, gender_labels: str | None 
     return value
 
 
+def group_value_label(agreement: Agreement, dimension: str, value: str, gender_labels: str | None) -> str:
+    """A breakdown row as the public sees it: the agreement's group (its Hebrew name), else
+    :func:`dimension_value_label`."""
+    return agreement.group_label_he(dimension, value) or dimension_value_label(
+        dimension, value, gender_labels
+    )
+
+
 def source_label(source: str) -> str:
     return SOURCES.get(source) or OTHER_SOURCES.get(source, source)
 
 
 def suite_label(suite: str) -> str:
     return SUITES.get(suite, suite)
+
+
+def local_date(utc: dt.datetime) -> dt.date:
+    """The machine's local date of a moment of the warehouse (UTC, no zone), as ``--as-of`` reads
+    one and as the report's own date is taken."""
+    return utc.replace(tzinfo=dt.UTC).astimezone().date()
 
 
 def hebrew_date(day: dt.date) -> str:

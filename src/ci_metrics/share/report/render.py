@@ -7,7 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from ci_metrics.share.report import charts, labels
+from ci_metrics.share.report import charts, labels, texts
 from ci_metrics.share.report.formatting import (
     DASH,
     format_count,
@@ -95,6 +95,8 @@ def environment() -> Environment:
         labels=labels,
         hebrew_date=labels.hebrew_date,
         status_colours=charts.STATUS_COLOURS,
+        revisions_note=texts.revisions_note,
+        revised_count_words=texts.revised_count_words,
     )
     return env
 

@@ -101,3 +101,48 @@ def missing_notes(
                     f"{ind.name_he}: הנתון האחרון הוא של {ind.latest_period}; נתוני {latest} טרם התקבלו."
                 )
     return notes
+
+
+# --------------------------------------------------------------------------- revisions
+
+# The causes of marts.indicator_revisions (and of ci_metrics.share.extracts.revisions.with_causes)
+# in plain Hebrew; "files changed" is worded from the files themselves (revision_file_words).
+REVISION_CAUSES: dict[str, str] = {
+    "definition changed": "שינוי בהגדרת המדד",
+    "no file or definition change recorded": "הנתון חושב מחדש; לא נרשם קובץ חדש או שינוי בהגדרה",
+    "disclosure control: a related cell changed": "שינוי בהסתרת תאים קטנים",
+}
+FILES_CHANGED_CAUSE = "files changed"
+FILES_CHANGED_WORDS = "התקבלו קבצים חדשים או מתוקנים מהמקורות"
+# How a file changed between two publishes -> (one file, several files).
+REVISION_FILE_WORDS: dict[str, tuple[str, str]] = {
+    "corrected": ("התקבל קובץ מתוקן מהמקור", "התקבלו קבצים מתוקנים מהמקור"),
+    "entered": ("התקבל קובץ חדש מהמקור", "התקבלו קבצים חדשים מהמקור"),
+    "left": ("קובץ הוצא מהחישוב", "קבצים הוצאו מהחישוב"),
+}
+
+
+def revision_file_words(change: str, count: int) -> str:
+    """``corrected`` (a file of the same name entered and left), ``entered`` or ``left``."""
+    one, several = REVISION_FILE_WORDS[change]
+    return one if count == 1 else several
+
+
+def revisions_note(state: str, since: str | None, since_report: bool) -> str:
+    """The sentence of the data note on revisions when no value is listed (``state`` of
+    :class:`~ci_metrics.share.report.views.RevisionsView`); ``since``: the date in words."""
+    earlier = f"הדוח הקודם ({since})" if since_report else f"הפרסום הקודם של הנתונים ({since})"
+    if state == "first":
+        return "זוהי המהדורה הראשונה של הדוח: אין מהדורה קודמת להשוות אליה."
+    if state == "no_history":
+        return f"היסטוריית הפרסומים אינה מגיעה עד {earlier}, ולכן אי אפשר לפרט מה תוקן מאז."
+    if state == "unchanged":
+        return f"אף ערך שפורסם לא תוקן מאז {earlier}."
+    return ""
+
+
+def revised_count_words(values: int, indicators: int) -> str:
+    """The count of revised values in words: "תוקנו 6 ערכים שפורסמו, ב־2 מדדים" (singular for one)."""
+    what = "תוקן ערך אחד שפורסם" if values == 1 else f"תוקנו {values} ערכים שפורסמו"
+    where = "במדד אחד" if indicators == 1 else f"ב־{indicators} מדדים"
+    return f"{what}, {where}"

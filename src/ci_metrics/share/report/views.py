@@ -8,8 +8,12 @@ computes a figure: a property at most picks or words what is already here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, Literal
+
+import pandas as pd
 
 from ci_metrics.share.extracts.agreements import Agreement
 from ci_metrics.share.report import labels
@@ -24,6 +28,14 @@ class Figure:
     decimals: int
     unit: str
     suppressed: bool = False
+
+    @classmethod
+    def of_cell(cls, row: Mapping[str, Any], unit: str) -> Figure:
+        """A cell of a disclosed frame (``apply_public_disclosure``) as the reader sees it."""
+        if row["suppressed"]:
+            return cls(None, 1, unit, suppressed=True)
+        value, decimals = row["value"], row["value_decimals"]
+        return cls(None if pd.isna(value) else float(value), 1 if pd.isna(decimals) else int(decimals), unit)
 
     @property
     def text(self) -> str:
@@ -102,6 +114,7 @@ class IndicatorView:
     status: str = labels.STATUS_NO_DATA
     breakdowns: list[Breakdown] = field(default_factory=list)
     trend_text: str = ""
+    revised: bool = False  # a published value of it was revised since the previous report
 
     @property
     def anchor(self) -> str:
@@ -174,6 +187,67 @@ class QualityView:
     missing: list[str]
 
 
+@dataclass(frozen=True)
+class RevisionCause:
+    """One cause of a revision in words, and the files it names (printed left to right)."""
+
+    words: str
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RevisionRow:
+    """A published value revised since the previous report, both sides as printed."""
+
+    indicator_id: str
+    indicator_name: str
+    period: int
+    dimension: str
+    dimension_value: str
+    breakdown: str  # "סך הכול", "לפי מגדר: בנות"
+    previous: Figure  # suppressed, or missing (the cell was not published), or a value
+    new: Figure
+    causes: tuple[RevisionCause, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.indicator_id}/{self.period}/{self.dimension}/{self.dimension_value}"
+
+    @property
+    def anchor(self) -> str:
+        return f"ind-{self.indicator_id}"
+
+
+RevisionsState = Literal["unavailable", "first", "no_history", "unchanged", "revised"]
+
+
+@dataclass
+class RevisionsView:
+    """What was revised since the previous report.
+
+    ``state``: ``unavailable`` (the warehouse records no publication: nothing said),
+    ``first`` (no earlier report or publication to compare with), ``no_history`` (the history
+    does not reach back to the previous report), ``unchanged`` or ``revised``."""
+
+    state: RevisionsState = "unavailable"
+    since_date: dt.date | None = None  # the previous report's date (or its publication's)
+    since_report: bool = False  # compared with an earlier report (else with a publication)
+    rows: list[RevisionRow] = field(default_factory=list)
+
+    @property
+    def indicator_ids(self) -> set[str]:
+        return {r.indicator_id for r in self.rows}
+
+    @property
+    def has_suppressed(self) -> bool:
+        return any(r.previous.suppressed or r.new.suppressed for r in self.rows)
+
+    @property
+    def has_missing(self) -> bool:
+        """A side with no cell: a value that appeared or disappeared."""
+        return any(f.value is None and not f.suppressed for r in self.rows for f in (r.previous, r.new))
+
+
 @dataclass
 class ReportData:
     as_of: dt.date
@@ -184,6 +258,7 @@ class ReportData:
     quality: QualityView
     latest_period: int | None
     first_period: int | None
+    revisions: RevisionsView = field(default_factory=RevisionsView)
 
     @property
     def indicators(self) -> list[IndicatorView]:
