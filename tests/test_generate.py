@@ -411,6 +411,7 @@ def test_warehouse_reproduces_the_generators_truth(tmp_path, prefect_harness) ->
     """End to end: a generated town that is not the sample, through the nightly flow."""
     import duckdb
     from conftest import make_settings, run_flow
+    from test_intervals import INTERVAL_METHODS, warehouse_interval_mismatches
 
     from ci_metrics_synthetic.truth_check import compare_with_truth, load_truth
 
@@ -422,4 +423,8 @@ def test_warehouse_reproduces_the_generators_truth(tmp_path, prefect_harness) ->
     assert record.status == "succeeded", record.failures
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         problems = compare_with_truth(con, load_truth(truth_path), report_extra=True)
+        # issue 15: every 95% interval of this town is statsmodels' too (tests/test_intervals.py)
+        intervals, compared = warehouse_interval_mismatches(con)
     assert problems == [], "\n".join(problems[:20])
+    assert intervals == [], "\n".join(intervals[:20])
+    assert set(compared) == INTERVAL_METHODS, compared
