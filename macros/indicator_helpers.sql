@@ -74,10 +74,11 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The long format of `indicator_values`, as the column list of a select from `cells`
-    (period, locality_code, dimension, dimension_value, numerator, denominator): value =
-    100 * numerator / denominator in %, null when the denominator is 0. -#}
-{% macro indicator_value_columns(indicator_id, unweighted_count='denominator') -%}
+{#- The long format of the indicator models (unioned into `indicator_cells`), as the column
+    list of a select from `cells` (period, locality_code, dimension, dimension_value,
+    numerator, denominator): value = 100 * numerator / denominator in %, null when the
+    denominator is 0; Σw² of a weighted cell for its interval; no flows (not a net count). -#}
+{% macro indicator_value_columns(indicator_id, unweighted_count='denominator', sum_weight_squared='null') -%}
     '{{ indicator_id }}' as indicator_id,
         cast(period as integer) as period,
         cast(locality_code as integer) as locality_code,
@@ -86,12 +87,16 @@
         cast(numerator as double) as numerator,
         cast(denominator as double) as denominator,
         100.0 * numerator / nullif(denominator, 0) as value,
-        cast({{ unweighted_count }} as bigint) as unweighted_count
+        cast({{ unweighted_count }} as bigint) as unweighted_count,
+        cast({{ sum_weight_squared }} as double) as sum_weight_squared,
+        cast(null as double) as inflow,
+        cast(null as double) as outflow
 {%- endmacro %}
 
 {#- Weighted share of complete survey responses (is_in_share) agreeing (is_agreement) with one
     question, in %, by the total and each dimension. A cell with no agreement is 0, not null;
-    unweighted_count counts responses. -#}
+    unweighted_count counts responses; sum_weight_squared (Σw²) gives the interval its Kish
+    effective sample size. -#}
 {% macro weighted_survey_share(indicator_id, question, dimensions={
     'community': 'community',
     'neighborhood': 'neighborhood',
@@ -122,14 +127,17 @@
             dimension_value,
             coalesce(sum(weight) filter (where is_agreement), 0) as numerator,
             sum(weight) as denominator,
-            count(*) as unweighted_count
+            count(*) as unweighted_count,
+            sum(weight * weight) as sum_weight_squared
         from answers_by_dimension
         group by locality_code, period, dimension, dimension_value
 
     )
 
     select
-        {{ indicator_value_columns(indicator_id, unweighted_count='unweighted_count') }}
+        {{ indicator_value_columns(
+            indicator_id, unweighted_count='unweighted_count', sum_weight_squared='sum_weight_squared'
+        ) }}
     from cells
 {%- endmacro %}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,15 +80,14 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    """Set the machine's time zone for one test (``local_zone("Asia/Jerusalem")``)."""
+    """Set the machine's time zone for one test (``local_zone("Asia/Jerusalem")``): ``$TZ`` only,
+    which ``--as-of`` reads; never ``time.tzset()``, whose process-wide state would outlive the
+    test and reach every later test of the session."""
 
     def set_zone(name: str) -> None:
         monkeypatch.setenv("TZ", name)
-        time.tzset()
 
     yield set_zone
-    monkeypatch.undo()
-    time.tzset()
 
 
 def sql(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict], str]:

@@ -276,6 +276,7 @@ def publish(con: duckdb.DuckDBPyConnection, night: int, values: pd.DataFrame) ->
             indicator_id varchar, period integer, locality_code integer, dimension varchar,
             dimension_value varchar, numerator double, denominator double, value double, unit varchar,
             unweighted_count bigint, min_cell_size integer, is_below_min_cell_size boolean,
+            ci_lower double, ci_upper double, ci_method varchar,
             valid_from timestamp, valid_to timestamp, run_id varchar
         );
         create table if not exists history.files_snapshot (

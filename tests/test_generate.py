@@ -411,15 +411,84 @@ def test_warehouse_reproduces_the_generators_truth(tmp_path, prefect_harness) ->
     """End to end: a generated town that is not the sample, through the nightly flow."""
     import duckdb
     from conftest import make_settings, run_flow
+    from test_intervals import INTERVAL_METHODS, warehouse_interval_mismatches
 
     from ci_metrics_synthetic.truth_check import compare_with_truth, load_truth
 
     inbox = tmp_path / "inbox"
     truth_path = tmp_path / "truth.json"
-    generate_cities(1, inbox, seed=5, residents_per_city=3000, truth_path=truth_path, progress=lambda _: None)
+    # two towns: the funnel of issue 15 needs more than one locality
+    generate_cities(2, inbox, seed=5, residents_per_city=3000, truth_path=truth_path, progress=lambda _: None)
     settings = make_settings(tmp_path / "home")
     record = run_flow(settings, inbox)
     assert record.status == "succeeded", record.failures
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         problems = compare_with_truth(con, load_truth(truth_path), report_extra=True)
+        # issue 15: every 95% interval of this town is statsmodels' too (tests/test_intervals.py)
+        intervals, compared = warehouse_interval_mismatches(con)
+        funnel = funnel_mismatches(con)
     assert problems == [], "\n".join(problems[:20])
+    assert funnel == [], "\n".join(funnel[:20])
+    assert intervals == [], "\n".join(intervals[:20])
+    assert set(compared) == INTERVAL_METHODS, compared
+
+
+FUNNEL_Z = {"95": 1.959963984540054, "998": 3.090232306167813}
+
+
+def funnel_mismatches(con) -> list[str]:
+    """marts.indicator_funnel recomputed from the published totals (unweighted percentages):
+    p0 = all numerators over all denominators, limits p0 ± z·√(p0(1 − p0)/n) within 0–100."""
+    import math
+
+    totals = con.execute(
+        "select v.indicator_id, v.period, v.locality_code, v.numerator, v.denominator, v.value "
+        "from marts.indicator_values v join marts.indicators i using (indicator_id) "
+        "where v.dimension = 'total' and i.ci_method = 'wilson' and v.denominator > 0"
+    ).fetchall()
+    funnel = {
+        (r[0], r[1], r[2]): r[3:]
+        for r in con.execute(
+            "select indicator_id, period, locality_code, p0, lower_95, upper_95, lower_998, upper_998, "
+            "funnel_position from marts.indicator_funnel where ci_method = 'wilson'"
+        ).fetchall()
+    }
+    groups: dict[tuple, list] = {}
+    for t in totals:
+        groups.setdefault((t[0], t[1]), []).append(t)
+    out, expected = [], set()
+    for (indicator, period), rows in groups.items():
+        if len(rows) < 2:
+            continue
+        p0 = sum(r[3] for r in rows) / sum(r[4] for r in rows)
+        for _, _, locality, _, n, value in rows:
+            expected.add((indicator, period, locality))
+            limits = []
+            for z in (FUNNEL_Z["95"], FUNNEL_Z["95"], FUNNEL_Z["998"], FUNNEL_Z["998"]):
+                limits.append(z * math.sqrt(p0 * (1 - p0) / n))
+            lo95, hi95 = max(0.0, 100 * (p0 - limits[0])), min(100.0, 100 * (p0 + limits[1]))
+            lo998, hi998 = max(0.0, 100 * (p0 - limits[2])), min(100.0, 100 * (p0 + limits[3]))
+            position = (
+                "above 99.8%"
+                if value > hi998
+                else "above 95%"
+                if value > hi95
+                else "below 99.8%"
+                if value < lo998
+                else "below 95%"
+                if value < lo95
+                else "within"
+            )
+            got = funnel.get((indicator, period, locality))
+            want = (100 * p0, lo95, hi95, lo998, hi998, position)
+            if (
+                got is None
+                or any(abs(g - w) > 1e-9 for g, w in zip(got[:5], want[:5], strict=True))
+                or (got[5] != position)
+            ):
+                out.append(f"{indicator} {period} {locality}: funnel {got} != {want}")
+    if not expected:
+        out.append("no indicator has two localities: the funnel is not exercised")
+    extra = set(funnel) - expected
+    out += [f"{k}: in the funnel, not expected" for k in sorted(extra)]
+    return out

@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 import pytest
 from conftest import make_settings, require_program
+from statsmodels.stats.proportion import proportion_confint
 
 from ci_metrics.ingest.ledger import ensure_ops
 from ci_metrics.publish.dbt import run_dbt
@@ -80,6 +81,16 @@ def _values() -> pd.DataFrame:
     v["unit"] = v["indicator_id"].map(reg.set_index("indicator_id")["unit"])
     v["min_cell_size"] = 10
     v["is_below_min_cell_size"] = v["unweighted_count"].fillna(99) < 10
+    # The 95% interval (issue 15; dbt computes it in the pipeline): Wilson on the share and the
+    # count of people / responses for percentages (statsmodels), none for the other units here.
+    v["ci_method"] = v["indicator_id"].map(reg.set_index("indicator_id")["ci_method"]).fillna("none")
+    share = v["unit"].isin(["%", "weighted %"]) & v["unweighted_count"].notna()
+    n = v.loc[share, "unweighted_count"].astype(float)
+    lo, hi = proportion_confint(
+        n * v.loc[share, "numerator"] / v.loc[share, "denominator"], n, method="wilson"
+    )
+    v["ci_lower"], v["ci_upper"] = float("nan"), float("nan")
+    v.loc[share, "ci_lower"], v.loc[share, "ci_upper"] = 100 * lo, 100 * hi
     return v
 
 
@@ -432,6 +443,7 @@ def test_figures_equal_the_warehouse(report, warehouse):
         "achieved": "היעד הושג",
         "on track": "בדרך ליעד",
         "off track": "לא בקצב הנדרש",
+        "no detectable change": "אין שינוי מובהק",
         "no data": "אין נתונים",
     }
     totals = {
@@ -453,11 +465,12 @@ def test_figures_equal_the_warehouse(report, warehouse):
         whole = float(round_half_up(target, 1)).is_integer()
         assert page.facts[f"{ind}/target"] == expected_text(target, units[ind], 0 if whole else 1), ind
     # Spot checks of the status rule on the sample city (truth.json): optimism 49.3% in 2021
-    # against a target of 31.3 + 15; net migration fell from 1.3 to -1.6 against a target of 5;
+    # against a target of 31.3 + 15; net migration fell from 1.3 to -1.6 against a target of 5,
+    # a fall whose 95% interval (-5.9 to +0.04 per 1,000) still holds 0: no detectable change;
     # bagrut eligibility rose from 53.7% to 71.5% in five years, on a line that passes 80% by 2025.
     status_of = {row[0]: row[-1] for row in progress}
     assert status_of["srv_optimism"] == "achieved"
-    assert status_of["dem_net_migration"] == "off track"
+    assert status_of["dem_net_migration"] == "no detectable change"
     assert status_of["edu_bagrut_eligibility"] == "on track"
     # Spot checks against the sample city's figures (truth.json).
     assert cells["edu_bagrut_eligibility/2021/total/all"] == "71.5%"
@@ -565,7 +578,7 @@ def test_print_stylesheet_and_accessibility(report):
     for fg in ("ink", "muted", "accent", "target"):
         for bg in ("#ffffff", var["soft"]):
             assert charts.contrast_ratio(var[fg], bg) >= 4.5, (fg, bg)
-    for status in ("achieved", "on-track", "off-track", "no-data"):
+    for status in ("achieved", "on-track", "no-change", "off-track", "no-data"):
         assert charts.contrast_ratio(var[status], var[f"{status}-bg"]) >= 4.5, status
 
 

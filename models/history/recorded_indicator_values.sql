@@ -24,13 +24,19 @@ final as (
         unweighted_count,
         min_cell_size,
         is_below_min_cell_size,
+        ci_lower,
+        ci_upper,
+        ci_method,
         {{ publishing_run_id() }} as run_id,
         md5(cast(row(
             round(value, 6),
             round(numerator, 4),
             round(denominator, 4),
             unweighted_count,
-            unit
+            unit,
+            round(ci_lower, 6),
+            round(ci_upper, 6),
+            ci_method
         ) as varchar)) as recorded_digest
 
     from indicator_values

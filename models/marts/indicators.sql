@@ -75,7 +75,9 @@ final as (
         derived_from,
         derived_dimension,
         derived_minuend,
-        derived_subtrahend
+        derived_subtrahend,
+        ci_method,
+        ci_note
     from with_baseline
 
 )

@@ -6,6 +6,19 @@ indicator_map as (
 
 ),
 
+registry as (
+
+    select * from {{ ref('indicator_registry') }}
+
+),
+
+peer_comparison as (
+
+    select * from {{ ref('peer_comparison') }}
+    where not is_regional_council
+
+),
+
 partnership as (
 
     select
@@ -15,7 +28,9 @@ partnership as (
         indicator_values.numerator,
         indicator_values.denominator,
         indicator_values.value,
-        indicator_values.is_below_min_cell_size
+        indicator_values.is_below_min_cell_size,
+        indicator_values.ci_lower,
+        indicator_values.ci_upper
     from {{ ref('indicator_values') }} as indicator_values
     inner join indicator_map
         on indicator_values.indicator_id = indicator_map.indicator_id
@@ -76,6 +91,8 @@ joined as (
         partnership.denominator as partnership_denominator,
         partnership.value as partnership_value,
         partnership.is_below_min_cell_size as partnership_is_below_min_cell_size,
+        partnership.ci_lower as partnership_ci_lower,
+        partnership.ci_upper as partnership_ci_upper,
         cbs.value as cbs_value,
         cbs.value_status as cbs_value_status,
         cbs.is_low_reliability as cbs_is_low_reliability,
@@ -105,12 +122,33 @@ final as (
         joined.cbs_is_low_reliability,
         joined.cbs_data_period,
         joined.partnership_value - joined.cbs_value as difference,
-        indicator_map.note
+        indicator_map.note,
+        joined.partnership_ci_lower,
+        joined.partnership_ci_upper,
+        registry.polarity,
+        -- the benchmarks: the same CBS measure and year (the period alignment above) for the
+        -- locality's socio-economic cluster peers and for all authorities (peer_comparison)
+        peer_comparison.peer_median as benchmark_peers,
+        peer_comparison.all_median as benchmark_all,
+        {{ benchmark_verdict(
+            'joined.partnership_ci_lower', 'joined.partnership_ci_upper',
+            'peer_comparison.peer_median', 'registry.polarity'
+        ) }} as benchmark_verdict_peers,
+        {{ benchmark_verdict(
+            'joined.partnership_ci_lower', 'joined.partnership_ci_upper',
+            'peer_comparison.all_median', 'registry.polarity'
+        ) }} as benchmark_verdict_all
     from joined
     inner join indicator_map
         on joined.indicator_id = indicator_map.indicator_id
+    left join registry
+        on joined.indicator_id = registry.indicator_id
     left join locality_names
         on joined.locality_code = locality_names.locality_code
+    left join peer_comparison
+        on indicator_map.cbs_measure = peer_comparison.measure
+        and joined.locality_code = peer_comparison.locality_code
+        and joined.period = peer_comparison.data_year
 
 )
 

@@ -1,18 +1,18 @@
 -- An indicator is one model and one registry row: every registry row has an indicator model
 -- (ind_<indicator_id>, tagged `indicator`), every indicator model has a registry row, and
--- every indicator model is declared in indicator_values.sql (its `-- depends_on:` line, the
+-- every indicator model is declared in indicator_cells.sql (its `-- depends_on:` line, the
 -- edge dbt needs to build it first). A disagreement stops the test with a message naming
 -- each id and what is missing (the run record keeps dbt's message, not the rows).
 {%- set problems = [] -%}
 {#- the seed's table exists when the test runs (it refs the seed); not for the SQL linter -#}
 {%- if execute and load_relation(ref('indicator_registry')) is not none -%}
-{%- set declared = graph.nodes['model.' ~ project_name ~ '.indicator_values'].depends_on.nodes -%}
+{%- set declared = graph.nodes['model.' ~ project_name ~ '.indicator_cells'].depends_on.nodes -%}
 {%- set model_ids = [] -%}
 {%- for name in indicator_model_names() -%}
 {%- set id = name[4:] if name.startswith('ind_') else name -%}
 {%- do model_ids.append(id) -%}
 {%- if ('model.' ~ project_name ~ '.' ~ name) not in declared -%}
-{%- do problems.append(id ~ ": indicator model not declared in indicator_values.sql (run dbt through ci-metrics dbt: it lists models/marts/indicators/ in CI_METRICS_INDICATOR_MODELS)") -%}
+{%- do problems.append(id ~ ": indicator model not declared in indicator_cells.sql (run dbt through ci-metrics dbt: it lists models/marts/indicators/ in CI_METRICS_INDICATOR_MODELS)") -%}
 {%- endif -%}
 {%- endfor -%}
 {%- set registry_ids = run_query('select indicator_id from ' ~ ref('indicator_registry') ~ ' order by 1').columns[0].values() -%}

@@ -23,6 +23,9 @@ final as (
         unweighted_count,
         min_cell_size,
         is_below_min_cell_size,
+        ci_lower,
+        ci_upper,
+        ci_method,
         valid_from,
         valid_to,
         run_id

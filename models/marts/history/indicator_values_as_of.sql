@@ -29,7 +29,10 @@ final as (
         value_versions.unit,
         value_versions.unweighted_count,
         value_versions.min_cell_size,
-        value_versions.is_below_min_cell_size
+        value_versions.is_below_min_cell_size,
+        value_versions.ci_lower,
+        value_versions.ci_upper,
+        value_versions.ci_method
 
     from value_versions
     inner join as_of

@@ -18,7 +18,11 @@ final as (
         cast(net_migration as double) as numerator,
         cast(residents_on_jan1 as double) as denominator,
         1000.0 * net_migration / residents_on_jan1 as value,
-        cast(residents_on_jan1 as bigint) as unweighted_count
+        cast(residents_on_jan1 as bigint) as unweighted_count,
+        cast(null as double) as sum_weight_squared,
+        -- the net's two counts: its interval treats them as independent Poisson counts
+        cast(arrivals as double) as inflow,
+        cast(departures as double) as outflow
     from migration
 
 )

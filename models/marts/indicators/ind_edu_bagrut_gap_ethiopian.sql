@@ -33,7 +33,10 @@ final as (
         cast(null as double) as numerator,
         cast(null as double) as denominator,
         other_rate - ethiopian_origin_rate as value,
-        cast(unweighted_count as bigint) as unweighted_count
+        cast(unweighted_count as bigint) as unweighted_count,
+        cast(null as double) as sum_weight_squared,
+        cast(null as double) as inflow,
+        cast(null as double) as outflow
     from rates
     where other_rate is not null
         and ethiopian_origin_rate is not null

@@ -22,7 +22,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import sys
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
@@ -102,12 +104,26 @@ def parse_as_of(text: str) -> dt.datetime:
     except ValueError:
         pass
     else:
-        return dt.datetime.combine(day, dt.time.max).astimezone()
+        return dt.datetime.combine(day, dt.time.max, tzinfo=local_zone())
     try:
         moment = dt.datetime.fromisoformat(cleaned)
     except ValueError:
         raise ValueError(f"--as-of {text!r} is not a moment in ISO 8601; give {AS_OF_FORMS}") from None
-    return moment if moment.tzinfo is not None else moment.astimezone()
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=local_zone())
+
+
+def local_zone() -> dt.tzinfo:
+    """The machine's time zone: the one ``$TZ`` names, as the C library reads it, else the
+    system's. Read each time, never through the process's C-level state, so that nothing here
+    depends on (or changes) ``time.tzset``."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    zone = dt.datetime.now().astimezone().tzinfo
+    return zone if zone is not None else dt.UTC
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -116,7 +132,7 @@ def as_utc(moment: dt.datetime) -> dt.datetime:
 
 
 def _as_local(utc: dt.datetime) -> str:
-    return utc.replace(tzinfo=dt.UTC).astimezone().isoformat(sep=" ", timespec="seconds")
+    return utc.replace(tzinfo=dt.UTC).astimezone(local_zone()).isoformat(sep=" ", timespec="seconds")
 
 
 def _quoted(name: str) -> str:

@@ -36,7 +36,7 @@ class DbtResult:
 
 
 INDICATOR_MODELS_DIR = Path("models") / "marts" / "indicators"
-"""The folder of the indicator models: every model in it is unioned into indicator_values."""
+"""The folder of the indicator models: every model in it is unioned into indicator_cells."""
 
 
 def indicator_model_names(project: Path) -> list[str]:
@@ -47,7 +47,7 @@ def indicator_model_names(project: Path) -> list[str]:
 def dbt_env(settings: Settings, warehouse: Path) -> dict[str, str]:
     """The environment of every dbt command. ``CI_METRICS_INDICATOR_MODELS`` lists the
     indicator models: dbt learns a model's dependencies while parsing, before its graph
-    exists, so ``indicator_values`` declares them from this list (macro
+    exists, so ``indicator_cells`` declares them from this list (macro
     ``declare_indicator_models``) instead of a hand-kept one."""
     env = dict(os.environ)
     env["CI_METRICS_WAREHOUSE_PATH"] = str(warehouse)

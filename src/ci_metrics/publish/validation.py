@@ -22,6 +22,7 @@ the outcome and the run record, ``ops.validations``, GX's stored results and Dat
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -310,7 +311,9 @@ def validate_build(
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
             )
-            gx_run = gx.RunIdentifier(run_name=run_id)
+            # run_time given: without it GX parses the run name as a date, and a run ID such as
+            # 20261201T033812-6370ad reads as a time with a UTC offset of 63 hours (GX then fails).
+            gx_run = gx.RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
             result = definition.run(
                 batch_parameters={"dataframe": frame},
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": 3},

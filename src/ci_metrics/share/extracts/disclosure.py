@@ -41,6 +41,14 @@ Rules (``docs/extracts.md`` has them with an example):
    rounded to whole numbers, others to ``value_decimals`` (1); numerator/denominator
    that are sums of weights are rounded to ``weight_decimals``. Rounding is half away from
    zero, on the decimal representation, so it is reproducible.
+6. Intervals (``ci_lower``, ``ci_upper``, when the input has them: the 95% interval dbt
+   computes, ``marts.indicator_values``): a withheld cell has none; a published one has its
+   bounds rounded exactly as its value. A merged group of several categories has none (its
+   interval is not the first member's, and the warehouse has no Σw² of a group). A derived
+   indicator's interval is published only when both its source cells are cells of the table
+   (not merged with others): Newcombe's interval is made of the two sources' Wilson
+   intervals, and the width of a source's interval gives its count away, hence by
+   subtraction the other members of a group it is merged into.
 """
 
 from __future__ import annotations
@@ -71,6 +79,8 @@ REQUIRED_COLUMNS = (
     "value",
 )
 COUNT_FIELDS = ("numerator", "denominator", "unweighted_count")
+INTERVAL_COLUMNS = ("ci_lower", "ci_upper")
+"""The bounds of the 95% interval of a value (optional input columns, blanked and rounded with it)."""
 
 Groupings = Mapping[str, Mapping[str, Sequence[str]]]
 """Global recoding: ``{dimension: {group: member categories}}``."""
@@ -151,6 +161,9 @@ class DisclosureRules:
             f"whole numbers, others to {self.value_decimals} decimal(s); weighted sums to "
             f"{self.weight_decimals} decimals",
             "suppressed cells are kept as rows with blank numbers and the reason in column 'suppressed'",
+            "intervals: ci_lower and ci_upper (the 95% interval of the value, method in ci_method) are "
+            "blank when the value is suppressed and rounded like the value; a group merging several "
+            "categories has none, nor has a derived value one of whose source cells is merged with others",
         ]
 
 
@@ -318,6 +331,7 @@ def apply_disclosure_control(
     # Rule 4: each source cell passes rules 1 and 2 on its own (warehouse cells), and a source
     # cell that is a cell of this table (not merged with others) is published.
     n_eff = c.n.copy()
+    no_interval = np.zeros(len(df), dtype=bool)  # rule 6: a derived value with a merged source
     for indicator, spec in derived.items():
         own_lookup: dict[tuple, dict[str, int]] = {}
         for i in range(len(raw)):
@@ -328,7 +342,9 @@ def apply_disclosure_control(
             if c.ind[i] == spec.source_indicator and c.dim[i] == spec.dimension:
                 src_lookup.setdefault(group_keys[i][1:], {})[c.dval[i]] = i
         shown = _shown_as_own_cell(groupings.get(spec.dimension), spec.dimension_values)
+        merged_source = any(shown[v] is None for v in spec.dimension_values)
         for i in np.flatnonzero(c.ind == indicator).tolist():
+            no_interval[i] = merged_source
             own_cells = own_lookup.get(group_keys[i][1:], {})
             cells = src_lookup.get(group_keys[i][1:], {})
             own_src = [own_cells.get(v) for v in spec.dimension_values]
@@ -352,6 +368,13 @@ def apply_disclosure_control(
         math.nan if w else round_half_up(v, int(d))
         for v, d, w in zip(value, decimals, withheld, strict=False)
     ]
+    for col in INTERVAL_COLUMNS:
+        if col in df.columns:
+            bound = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+            df[col] = [
+                math.nan if w or hide else round_half_up(b, int(d))
+                for b, d, w, hide in zip(bound, decimals, withheld, no_interval, strict=True)
+            ]
     for col in ("numerator", "denominator"):
         arr = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
         df[col] = [
@@ -444,6 +467,9 @@ def merge_categories(
                 num, den = first["numerator"], first["denominator"]
                 ok = scale is not None and not np.isnan(num) and not np.isnan(den) and den > 0
                 first["value"] = scale * num / den if ok and scale is not None else np.nan
+                for col in INTERVAL_COLUMNS:  # not the first member's; none of a group (rule 6)
+                    if col in first:
+                        first[col] = np.nan
             merged.append(first)
         out.append(pd.DataFrame(merged, columns=df.columns))
     result = pd.concat(out, ignore_index=True)

@@ -3,7 +3,9 @@
 Per partner, ``out_root/<partner>/<as_of>/`` holds
 
 * ``<partner>_<as_of>_values.csv``: one long table of every cell the agreement allows
-  (suppressed cells kept, blank, with the reason);
+  (suppressed cells kept, blank, with the reason), each value with its 95% interval
+  (``ci_lower``, ``ci_upper``, ``ci_method``; blank where the value is, rounded as it is:
+  rule 6 of :mod:`.disclosure`);
 * ``<partner>_<as_of>_indicators.csv``: the definitions of the indicators in it;
 * ``<partner>_<as_of>_revisions.csv``: the cells whose released form changed since the
   partner's previous extract (:mod:`~ci_metrics.share.extracts.revisions`), header only when
@@ -21,6 +23,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import shutil
 import uuid
 from collections.abc import Iterable, Sequence
@@ -64,6 +67,9 @@ VALUE_COLUMNS = [
     "dimension",
     "dimension_value",
     "value",
+    "ci_lower",
+    "ci_upper",
+    "ci_method",
     "numerator",
     "denominator",
     "unweighted_count",
@@ -228,6 +234,9 @@ def build_partner_frame(
         out[col] = out[col].astype(object)
     if "unweighted_count" not in out.columns:
         out["unweighted_count"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    for col in ("ci_lower", "ci_upper"):  # a warehouse from before the intervals: blank
+        out[col] = pd.to_numeric(out[col], errors="coerce") if col in out.columns else math.nan
+    out["ci_method"] = out["ci_method"].astype(object) if "ci_method" in out.columns else None
 
     out["period"] = out["period"].astype("int64")
     out["locality_code"] = out["locality_code"].astype("int64")

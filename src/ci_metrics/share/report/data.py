@@ -14,12 +14,19 @@ the extract would carry. The baseline and the latest value are printed as their 
 The values revised since the previous report (:func:`load_revisions`) compare two such
 frames: the values as published when the previous report was made (the history's
 ``marts.indicator_values_as_of``) and the values now, each through the same control.
+
+Intervals (issue 15): each figure carries its cell's ``ci_lower``/``ci_upper`` as the extract
+does (none when withheld); whether a change is chance comes from ``marts.indicator_progress``,
+the benchmark verdicts from ``marts.official_comparison`` and the funnel from
+``marts.indicator_funnel`` (restricted to the public agreement's localities and to totals the
+public sees). Each is read only if present, so an older warehouse still gives a report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +42,29 @@ from ci_metrics.share.report.editions import Baseline, Publication
 from ci_metrics.share.report.formatting import format_change
 from ci_metrics.share.report.marts import (
     CheckRunRow,
+    ComparisonRow,
     FailedCheckRow,
+    FunnelRow,
     IndicatorRow,
     ProgressRow,
     RejectRow,
     ReportError,
     SourceRow,
+    mart_columns,
     mart_exists,
     read_rows,
 )
 from ci_metrics.share.report.revised import revision_rows
 from ci_metrics.share.report.views import (
+    WIDE_FACTOR,
+    Benchmark,
     Breakdown,
     BreakdownRow,
     DomainView,
     FailedCheck,
     Figure,
+    Funnel,
+    FunnelPoint,
     IndicatorView,
     QualityView,
     ReportData,
@@ -102,8 +116,62 @@ def _as_printed(value: float | None, cell: Figure | None, unit: str) -> Figure:
     return Figure(round_half_up(value, decimals), decimals, unit)
 
 
+def _benchmarks(
+    reg: IndicatorRow, rows: list[ComparisonRow], period: int | None, totals: dict[int, Figure]
+) -> list[Benchmark]:
+    """The verdicts of the latest period that has one (at most the latest published period),
+    of a period whose total the public sees (a verdict on a withheld value would hint at it)."""
+    dated = [
+        r
+        for r in rows
+        if (period is None or r.period <= period)
+        and (t := totals.get(r.period)) is not None
+        and t.value is not None
+    ]
+    out: list[Benchmark] = []
+    for key, attr in (("peers", "benchmark_verdict_peers"), ("all", "benchmark_verdict_all")):
+        with_verdict = [r for r in dated if getattr(r, attr) is not None]
+        if not with_verdict:
+            continue
+        row = max(with_verdict, key=lambda r: r.period)
+        verdict = str(getattr(row, attr))
+        words = labels.VERDICT_DIRECTION.get((verdict, reg.polarity), labels.VERDICT_SIMILAR)
+        out.append(
+            Benchmark(labels.BENCHMARKS[key], verdict, words, labels.VERDICT_MEANING[verdict], row.period)
+        )
+    return out
+
+
+def _funnel(rows: list[FunnelRow], locality: int, period: int | None, published: bool) -> Funnel | None:
+    """The funnel of the latest published period, when the mart has more than one locality in it
+    and the city's own value is published (else its point would show a withheld value)."""
+    chosen = [r for r in rows if r.period == period and r.n is not None and r.value is not None]
+    if not published or len({r.locality_code for r in chosen}) < 2 or chosen[0].p0 is None:
+        return None
+    points = tuple(
+        FunnelPoint(
+            r.locality_code,
+            float(r.n or 0),
+            float(r.value or 0),
+            r.lower_95,
+            r.upper_95,
+            r.lower_998,
+            r.upper_998,
+            r.locality_code == locality,
+            r.funnel_position,
+        )
+        for r in sorted(chosen, key=lambda r: (r.n or 0, r.locality_code))
+    )
+    return Funnel(int(period or 0), float(chosen[0].p0), points)
+
+
 def _indicator_view(
-    reg: IndicatorRow, progress: ProgressRow | None, cells: list[dict[str, Any]], agreement: Agreement
+    reg: IndicatorRow,
+    progress: ProgressRow | None,
+    cells: list[dict[str, Any]],
+    agreement: Agreement,
+    comparison: list[ComparisonRow] | None = None,
+    funnel: list[FunnelRow] | None = None,
 ) -> IndicatorView:
     ind_id, unit = reg.indicator_id, reg.unit
     source_keys = [s.strip() for s in (reg.source or "").replace(",", ";").split(";") if s.strip()]
@@ -160,6 +228,18 @@ def _indicator_view(
             if change is not None:
                 view.change = format_change(change[0], unit, change[1])
                 view.change_number, _, view.change_words = view.change.partition(" ")
+                # Chance or not: only said of a change the reader sees (both ends printed).
+                view.change_significant = progress.is_change_since_baseline_significant
+                view.previous_change_significant = progress.is_change_since_previous_significant
+                lo, hi = progress.change_since_baseline_ci_lower, progress.change_since_baseline_ci_upper
+                # The change's interval is made of both ends' intervals: printed only when both
+                # are (an end without one, e.g. a gap whose source is merged, would be given away).
+                ends = (base_cell, latest_cell)
+                if lo is not None and hi is not None and all(c is not None and c.has_interval for c in ends):
+                    view.change_interval = (
+                        f"{format_change(round_half_up(lo, change[1]), unit, change[1])} עד "
+                        f"{format_change(round_half_up(hi, change[1]), unit, change[1])}"
+                    )
 
     # Breakdowns the public agreement allows, for the latest period.
     by_dimension: dict[str, list[BreakdownRow]] = {}
@@ -171,12 +251,43 @@ def _indicator_view(
                 BreakdownRow(code, label, Figure.of_cell(r, unit))
             )
     order = {d: i for i, d in enumerate(labels.DIMENSION_ORDER)}
+    total_now = totals.get(view.latest_period) if view.latest_period is not None else None
+    total_width = total_now.interval_width if total_now is not None else None
+    for dim, rows in by_dimension.items():
+        by_dimension[dim] = [replace(r, wide=_is_wide(r.figure.interval_width, total_width)) for r in rows]
     view.breakdowns = [
         Breakdown(dim, labels.dimension_label(dim), int(view.latest_period or 0), tuple(by_dimension[dim]))
         for dim in sorted(by_dimension, key=lambda d: (order.get(d, len(order)), d))
     ]
+    view.benchmarks = _benchmarks(reg, comparison or [], view.latest_period, totals)
+    latest_published = view.latest is not None and view.latest.value is not None
+    view.funnel = _funnel(
+        funnel or [], int(cells[0]["locality_code"]) if cells else 0, view.latest_period, latest_published
+    )
     view.trend_text = texts.describe_trend(view)
     return view
+
+
+def _published_totals(con: duckdb.DuckDBPyConnection, agreement: Agreement) -> set[tuple[str, int, int]]:
+    """(indicator, period, locality) of every total the public agreement publishes, all its localities."""
+    values = con.execute(
+        "select * from marts.indicator_values where list_contains(?, locality_code)", [agreement.localities]
+    ).df()
+    frame = apply_public_disclosure(values, con.execute("select * from marts.indicators").df(), agreement)
+    totals = frame[(frame["dimension"] == "total") & (frame["suppressed"] == "")]
+    return {
+        (str(i), int(p), int(c))
+        for i, p, c in zip(totals["indicator_id"], totals["period"], totals["locality_code"], strict=True)
+    }
+
+
+def _is_wide(width: float | None, total_width: float | None) -> bool:
+    """A breakdown's interval much wider than the total's (WIDE_FACTOR): visibly less certain."""
+    if width is None:
+        return False
+    if total_width is None or total_width <= 0:
+        return False
+    return width > WIDE_FACTOR * total_width
 
 
 def _quality(
@@ -311,8 +422,30 @@ def load_report_data(
     if not progress:
         log.warning("marts.indicator_progress is missing or empty: no baseline, target or status")
 
+    comparison: dict[str, list[ComparisonRow]] = {}
+    if {"benchmark_verdict_peers", "benchmark_verdict_all"} & mart_columns(con, "official_comparison"):
+        sql = "select * from marts.official_comparison where locality_code = ?"
+        for c in read_rows(con, ComparisonRow, sql, [locality]):
+            comparison.setdefault(c.indicator_id, []).append(c)
+    funnels: dict[str, list[FunnelRow]] = {}
+    if mart_exists(con, "indicator_funnel"):
+        rows = read_rows(con, FunnelRow, "select * from marts.indicator_funnel")
+        if len({f.locality_code for f in rows} & set(agreement.localities)) > 1:
+            # Only localities of the public agreement, and only their totals the public may see.
+            shown = _published_totals(con, agreement)
+            for f in rows:
+                if (f.indicator_id, f.period, f.locality_code) in shown:
+                    funnels.setdefault(f.indicator_id, []).append(f)
+
     views = [
-        _indicator_view(reg, progress.get(reg.indicator_id), cells.get(reg.indicator_id, []), agreement)
+        _indicator_view(
+            reg,
+            progress.get(reg.indicator_id),
+            cells.get(reg.indicator_id, []),
+            agreement,
+            comparison.get(reg.indicator_id),
+            funnels.get(reg.indicator_id),
+        )
         for reg in registry
     ]
     revisions = load_revisions(

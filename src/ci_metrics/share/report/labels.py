@@ -49,19 +49,54 @@ OTHER_SOURCES: dict[str, str] = {
 STATUS_ACHIEVED = "achieved"
 STATUS_ON_TRACK = "on track"
 STATUS_OFF_TRACK = "off track"
+STATUS_NO_CHANGE = "no detectable change"
 STATUS_NO_DATA = "no data"
-STATUSES = (STATUS_ACHIEVED, STATUS_ON_TRACK, STATUS_OFF_TRACK, STATUS_NO_DATA)
+STATUSES = (STATUS_ACHIEVED, STATUS_ON_TRACK, STATUS_NO_CHANGE, STATUS_OFF_TRACK, STATUS_NO_DATA)
 STATUS_WORDS = {
     STATUS_ACHIEVED: "היעד הושג",
     STATUS_ON_TRACK: "בדרך ליעד",
+    STATUS_NO_CHANGE: "אין שינוי מובהק",
     STATUS_OFF_TRACK: "לא בקצב הנדרש",
     STATUS_NO_DATA: "אין נתונים",
 }
 STATUS_EXPLAINED = {
     STATUS_ACHIEVED: "הערך האחרון כבר עומד ביעד.",
     STATUS_ON_TRACK: "ההתקדמות מאז שנת הבסיס מספיקה כדי להגיע ליעד בזמן.",
+    STATUS_NO_CHANGE: "השינוי מאז שנת הבסיס קטן מכדי להבדיל אותו ממקריות: הוא בטווח המקרי.",
     STATUS_OFF_TRACK: "ההתקדמות מאז שנת הבסיס איטית מהנדרש, או שהמדד התרחק מהיעד.",
     STATUS_NO_DATA: "אין עדיין ערך שאפשר לפרסם.",
+}
+
+# Words of the intervals (marts.indicator_values ci_lower / ci_upper) and of the change tests.
+WITHIN_CHANCE = "בטווח המקרי"
+INTERVAL_CAPTION = "טווח סביר (95%)"
+WIDE_INTERVAL = "קבוצה קטנה: הטווח הסביר רחב, והערך פחות ודאי"
+
+# marts.official_comparison benchmark_verdict_* ('better' | 'similar' | 'worse'), by polarity.
+BENCHMARKS = {
+    "peers": "הרשויות באשכול החברתי־כלכלי של העיר",
+    "all": "כלל הרשויות בארץ",
+}
+VERDICT_DIRECTION = {
+    ("better", "higher_is_better"): "גבוה מזה של",
+    ("worse", "lower_is_better"): "גבוה מזה של",
+    ("better", "lower_is_better"): "נמוך מזה של",
+    ("worse", "higher_is_better"): "נמוך מזה של",
+}
+VERDICT_SIMILAR = "דומה לזה של"
+VERDICT_MEANING = {
+    "better": "לטובת העיר",
+    "worse": "לרעת העיר",
+    "similar": "ההבדל בטווח המקרי",
+}
+
+# marts.indicator_funnel.funnel_position in words (unknown codes print as they are).
+FUNNEL_POSITIONS = {
+    "within": "בתוך גבולות הבקרה (בטווח המקרי)",
+    "above 95%": "מעל גבול 95%",
+    "below 95%": "מתחת לגבול 95%",
+    "above 99.8%": "מעל גבול 99.8%",
+    "below 99.8%": "מתחת לגבול 99.8%",
 }
 
 POLARITY = {"higher_is_better": "ככל שגבוה יותר — טוב יותר", "lower_is_better": "ככל שנמוך יותר — טוב יותר"}

@@ -13,7 +13,8 @@ from typing import Any, Literal, TypeVar
 import duckdb
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-Status = Literal["achieved", "on track", "off track", "no data"]
+Status = Literal["achieved", "on track", "no detectable change", "off track", "no data"]
+Verdict = Literal["better", "similar", "worse"]
 
 
 class ReportError(RuntimeError):
@@ -56,6 +57,40 @@ class ProgressRow(MartRow):
     latest_period: int | None
     latest_value: float | None
     status: Status
+    # Real change versus chance (issue 15); None when the mart predates them or cannot say.
+    change_since_baseline_ci_lower: float | None = None
+    change_since_baseline_ci_upper: float | None = None
+    is_change_since_baseline_significant: bool | None = None
+    change_since_previous: float | None = None
+    change_since_previous_ci_lower: float | None = None
+    change_since_previous_ci_upper: float | None = None
+    is_change_since_previous_significant: bool | None = None
+
+
+class ComparisonRow(MartRow):
+    """marts.official_comparison: one row per indicator per locality per period with a CBS figure."""
+
+    indicator_id: str
+    locality_code: int
+    period: int
+    benchmark_verdict_peers: Verdict | None = None
+    benchmark_verdict_all: Verdict | None = None
+
+
+class FunnelRow(MartRow):
+    """marts.indicator_funnel: one row per indicator per period per locality (empty with one locality)."""
+
+    indicator_id: str
+    period: int
+    locality_code: int
+    n: float | None
+    value: float | None
+    p0: float | None
+    lower_95: float | None = None  # control limits around p0 at this n, in the unit of the value
+    upper_95: float | None = None
+    lower_998: float | None = None
+    upper_998: float | None = None
+    funnel_position: str | None = None
 
 
 class SourceRow(MartRow):
@@ -110,6 +145,15 @@ def mart_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         [name],
     ).fetchone()
     return bool(found and found[0])
+
+
+def mart_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    """The columns of ``marts.<name>`` (empty when it does not exist)."""
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' and table_name = ?",
+        [name],
+    ).fetchall()
+    return {str(r[0]) for r in rows}
 
 
 def read_rows(

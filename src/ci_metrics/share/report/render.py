@@ -14,7 +14,7 @@ from ci_metrics.share.report.formatting import (
     format_number,
     unit_kind,
 )
-from ci_metrics.share.report.views import Figure, IndicatorView, ReportData
+from ci_metrics.share.report.views import BreakdownRow, Figure, IndicatorView, ReportData
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -74,6 +74,63 @@ def chart_for(ind: IndicatorView) -> Markup:
         percent=unit_kind(ind.unit) == "percent",
         baseline=baseline,
         target=target,
+        band=[
+            (p.period, float(p.figure.ci_lower), float(p.figure.ci_upper))
+            for p in ind.series
+            if p.figure.has_interval and p.figure.ci_lower is not None and p.figure.ci_upper is not None
+        ],
+    )
+
+
+def bar_for(ind: IndicatorView, row: BreakdownRow) -> Markup:
+    """A breakdown row's bar with the whisker of its interval (nothing for a withheld row)."""
+    fig = row.figure
+    if fig.value is None:
+        return Markup("")
+    figures = [r.figure for b in ind.breakdowns for r in b.rows if r.figure.value is not None]
+    top = max(max(f.ci_upper if f.ci_upper is not None else f.value or 0.0, f.value or 0.0) for f in figures)
+    title = f"{row.label}: {fig.text}" + (f", טווח סביר {fig.interval_words}" if fig.has_interval else "")
+    return charts.interval_bar(
+        value=fig.value,
+        lower=fig.ci_lower if fig.has_interval else None,
+        upper=fig.ci_upper if fig.has_interval else None,
+        scale_max=top,
+        wide=row.wide,
+        title=title,
+    )
+
+
+def interval(fig: Figure | None) -> Markup:
+    """A figure's 95% interval in an LTR isolate, or a dash."""
+    if fig is None or not fig.has_interval:
+        return Markup(f'<span class="missing">{DASH}</span>')
+    return Markup(f'<bdi dir="ltr" class="num ci">{escape(fig.interval_text)}</bdi>')
+
+
+def funnel_for(ind: IndicatorView) -> Markup:
+    """The funnel plot of the indicator's latest period (only when the view has one)."""
+    f = ind.funnel
+    if f is None:
+        return Markup("")
+    percent = unit_kind(ind.unit) == "percent"
+
+    def label(v: float) -> str:
+        return format_number(v, 1) + ("%" if percent else "")
+
+    mine = next((p for p in f.points if p.is_this_city), None)
+    where = ""
+    if mine is not None and mine.position:
+        where = f" מיקום העיר: {labels.FUNNEL_POSITIONS.get(mine.position, mine.position)}."
+    return charts.funnel_chart(
+        chart_id=f"funnel-{ind.indicator_id}",
+        title=f"{ind.name_he}: העיר לעומת הרשויות האחרות ({f.period})",
+        desc=f"ערכי {len(f.points)} רשויות לפי גודל הקבוצה, עם גבולות הבקרה של 95% ושל 99.8% "
+        f"סביב הערך של כלל הרשויות ({label(f.p0)}).{where}",
+        p0=f.p0,
+        points=[(p.n, p.value, p.is_this_city) for p in f.points],
+        limits=[(p.n, p.lower_95, p.upper_95, p.lower_998, p.upper_998) for p in f.points],
+        label=label,
+        percent=percent,
     )
 
 
@@ -90,6 +147,10 @@ def environment() -> Environment:
         num=num,
         count=count,
         chart_for=chart_for,
+        bar_for=bar_for,
+        interval=interval,
+        funnel_for=funnel_for,
+        texts=texts,
         status_icon=charts.status_icon,
         swatch=charts.legend_swatch,
         labels=labels,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ci_metrics.share.report.formatting import format_change
-from ci_metrics.share.report.labels import SOURCES
+from ci_metrics.share.report.labels import SOURCES, WITHIN_CHANCE
 
 if TYPE_CHECKING:
     from ci_metrics.share.report.views import IndicatorView, SourceQuality
@@ -22,6 +22,26 @@ PERIOD_NOTES: dict[str, str] = {
     "surveys": "השנה היא שנת הסקר.",
     "early_childhood": "השנה היא שנת הפעילות: 2021 פירושה שנת הפעילות 2020/21; הרישום נבדק ב־1 בינואר 2021.",
 }
+
+
+CHANGE_WITHIN_CHANCE = (
+    "השינוי מאז שנת הבסיס " + WITHIN_CHANCE + ": שינוי בגודל כזה יכול לקרות גם בלי שום שינוי אמיתי."
+)
+CHANGE_REAL = "השינוי מאז שנת הבסיס גדול מהטווח המקרי: סביר שזה שינוי אמיתי."
+
+ABOUT_INTERVALS: tuple[str, ...] = (
+    "כל מספר בחוברת נמדד על קבוצה מוגבלת של אנשים: כ־400 תלמידי כיתה יב בשנה, כמה עשרות תלמידים "
+    "יוצאי אתיופיה בכל שנתון, כ־600 משיבים בכל סקר. גם אם שום דבר לא השתנה בעיר, המספר יעלה "
+    "או ירד מעט משנה לשנה, רק בגלל מי שנמצא בקבוצה באותה שנה.",
+    "לכן ליד כל ערך מוצג גם טווח סביר: הטווח שבו נמצא, בסבירות של 95%, הערך ״האמיתי״ שהמספר מודד. "
+    "בתרשים הטווח הוא הרצועה הבהירה סביב הקו; בפילוחים הוא הקו הדק עם הקצוות סביב כל עמודה. "
+    "ככל שהקבוצה קטנה יותר, הטווח רחב יותר והערך פחות ודאי; עמודה בהירה מסמנת קבוצה שהטווח שלה רחב במיוחד.",
+    "שינוי נקרא מובהק רק כשהטווח הסביר של השינוי כולו מעל אפס או כולו מתחת לאפס. אחרת השינוי "
+    + WITHIN_CHANCE
+    + ", והמצב של המדד הוא ״אין שינוי מובהק״: אי אפשר לומר שהמדד השתפר או נסוג, וגם לא שהוא לא השתנה.",
+    "השוואה לרשויות אחרות לפי נתוני הלשכה המרכזית לסטטיסטיקה: העיר ״גבוהה מ״ או ״נמוכה מ״ הרשויות "
+    "הדומות רק כשהטווח הסביר שלה אינו כולל את הערך שלהן; אחרת היא ״דומה״ להן.",
+)
 
 
 def target_rule_words(rule: str | None, parameter: float | None) -> str | None:
@@ -66,10 +86,25 @@ def describe_trend(ind: IndicatorView) -> str:
                 direction = "עלייה" if diff > 0 else "ירידה"
                 amount = format_change(abs(diff), ind.unit, decimals).lstrip("+")
                 parts.append(f"{direction} של {amount} מאז שנת הבסיס.")
+            if ind.within_chance:
+                parts.append(CHANGE_WITHIN_CHANCE)
+            elif ind.change_significant:
+                parts.append(CHANGE_REAL)
         if len(published) >= 3:
             hi = max(published, key=lambda pf: pf[1].value or 0.0)
             lo = min(published, key=lambda pf: pf[1].value or 0.0)
             parts.append(f"הערך הגבוה ביותר: {hi[1].text} ({hi[0]}); הנמוך ביותר: {lo[1].text} ({lo[0]}).")
+    if (
+        len(published) >= 2
+        and published[-2][0] == published[-1][0] - 1
+        and ind.previous_change_significant is False
+    ):
+        parts.append(f"גם השינוי בין {published[-2][0]} ל־{published[-1][0]} {WITHIN_CHANCE}.")
+    if published and published[-1][1].has_interval:
+        last_period, last = published[-1]
+        parts.append(f"הטווח הסביר של ערך {last_period}: {last.interval_words}.")
+    for b in ind.benchmarks:
+        parts.append(f"בשנת {b.period} הערך {b.words} {b.group} ({b.meaning}).")
     if ind.target.value is not None and ind.target_period is not None:
         parts.append(f"היעד לשנת {ind.target_period}: {ind.target.text}.")
     parts.append(f"מצב: {ind.status_words}.")

@@ -28,6 +28,37 @@ class Figure:
     decimals: int
     unit: str
     suppressed: bool = False
+    ci_lower: float | None = None  # the 95% interval, rounded as the value; None = none published
+    ci_upper: float | None = None
+
+    @property
+    def has_interval(self) -> bool:
+        return self.value is not None and self.ci_lower is not None and self.ci_upper is not None
+
+    @property
+    def interval_width(self) -> float | None:
+        if not self.has_interval:
+            return None
+        assert self.ci_lower is not None and self.ci_upper is not None
+        return self.ci_upper - self.ci_lower
+
+    @property
+    def interval_text(self) -> str:
+        """``48.1% – 55.3%`` (numbers only: a table's header carries the unit), or ""."""
+        if not self.has_interval:
+            return ""
+        lo = split_value(self.ci_lower, self.unit, self.decimals)[0]
+        hi = split_value(self.ci_upper, self.unit, self.decimals)[0]
+        return f"{lo} – {hi}"
+
+    @property
+    def interval_words(self) -> str:
+        """``בין 48.1% ל־55.3%``, ``בין −3.1 ל־0.4 לאלף תושבים``, or ""."""
+        if not self.has_interval:
+            return ""
+        lo = split_value(self.ci_lower, self.unit, self.decimals)[0]
+        hi, words = split_value(self.ci_upper, self.unit, self.decimals)
+        return f"בין {lo} ל־{hi}" + (f" {words}" if words else "")
 
     @classmethod
     def of_cell(cls, row: Mapping[str, Any], unit: str) -> Figure:
@@ -35,7 +66,15 @@ class Figure:
         if row["suppressed"]:
             return cls(None, 1, unit, suppressed=True)
         value, decimals = row["value"], row["value_decimals"]
-        return cls(None if pd.isna(value) else float(value), 1 if pd.isna(decimals) else int(decimals), unit)
+        lower, upper = row.get("ci_lower"), row.get("ci_upper")
+        bounded = not any(x is None or pd.isna(x) for x in (value, lower, upper))
+        return cls(
+            None if pd.isna(value) else float(value),
+            1 if pd.isna(decimals) else int(decimals),
+            unit,
+            ci_lower=float(lower) if bounded and lower is not None else None,
+            ci_upper=float(upper) if bounded and upper is not None else None,
+        )
 
     @property
     def text(self) -> str:
@@ -64,11 +103,49 @@ class SeriesPoint:
     figure: Figure
 
 
+WIDE_FACTOR = 2.0
+"""A breakdown's interval wider than this many times the total's is drawn lighter and marked."""
+
+
 @dataclass(frozen=True)
 class BreakdownRow:
     code: str  # dimension_value as in the warehouse (male, ethiopian_origin, 18-29)
     label: str  # in Hebrew
     figure: Figure
+    wide: bool = False  # interval > WIDE_FACTOR x the total's of the same period: less certain
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """The city against an official benchmark (marts.official_comparison), in words."""
+
+    group: str  # the benchmark in Hebrew ("הרשויות באשכול ...")
+    verdict: str  # better | similar | worse
+    words: str  # "גבוה מזה של" / "דומה לזה של" / "נמוך מזה של"
+    meaning: str  # "לטובת העיר" ...
+    period: int
+
+
+@dataclass(frozen=True)
+class FunnelPoint:
+    locality_code: int
+    n: float
+    value: float
+    lower_95: float | None
+    upper_95: float | None
+    lower_998: float | None
+    upper_998: float | None
+    is_this_city: bool
+    position: str | None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """One indicator's funnel plot of a period (more than one locality in the warehouse)."""
+
+    period: int
+    p0: float
+    points: tuple[FunnelPoint, ...]
 
 
 @dataclass(frozen=True)
@@ -115,6 +192,20 @@ class IndicatorView:
     breakdowns: list[Breakdown] = field(default_factory=list)
     trend_text: str = ""
     revised: bool = False  # a published value of it was revised since the previous report
+    change_significant: bool | None = None  # since the baseline; None = the mart cannot say
+    change_interval: str = ""  # the interval of the change since the baseline, in words
+    previous_change_significant: bool | None = None
+    benchmarks: list[Benchmark] = field(default_factory=list)
+    funnel: Funnel | None = None
+
+    @property
+    def within_chance(self) -> bool:
+        """The change since the baseline is within the range of chance."""
+        return self.change_significant is False or self.status == labels.STATUS_NO_CHANGE
+
+    @property
+    def has_intervals(self) -> bool:
+        return any(f.has_interval for f in self.cells)
 
     @property
     def anchor(self) -> str:
