@@ -66,6 +66,30 @@ class Settings(BaseSettings):
         description="A file modified this recently is watched this long; if it still grows, it "
         "is left in the inbox for the next run (a partner still uploading it).",
     )
+    # Where the work runs and how much memory it may take (README, "Beyond one machine").
+    dask_address: str | None = Field(
+        default=None,
+        description="An existing Dask scheduler (tcp://host:8786) whose workers prepare the files; "
+        "they need the inbox at the same path and the pseudonymisation key (environment or key "
+        "file). Unset: a local Dask cluster is started for the ingest stage.",
+    )
+    dask_workers: int | None = Field(
+        default=None, ge=1, description="Worker processes of the local Dask cluster (default: one per core)."
+    )
+    dask_min_files: int = Field(
+        default=100,
+        ge=0,
+        description="Fewer files than this to read: prepared in the run's own process, no cluster started.",
+    )
+    duckdb_memory_limit: str = Field(
+        default="4GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB's memory_limit for every connection of a run (the ingestion's writer, dbt, "
+        "validation): beyond it DuckDB spills to duckdb_temp_dir instead of growing.",
+    )
+    duckdb_temp_dir: Path | None = Field(
+        default=None, description="Where DuckDB spills (default: HOME/tmp/duckdb; needs free disk)."
+    )
     # Limits checked before a partner file is parsed (docs/limits.md): a file beyond one is
     # rejected in milliseconds with its reason. Generous for the real data (a national
     # register is ~50 MB of CSV), tight enough that no file can take the night down.
@@ -149,6 +173,15 @@ class Settings(BaseSettings):
     @property
     def validation_dir(self) -> Path:
         return self.root / "validation"
+
+    @property
+    def spill_dir(self) -> Path:
+        return self.duckdb_temp_dir or self.root / "tmp" / "duckdb"
+
+    @property
+    def duckdb_config(self) -> dict[str, str | bool | int | float | list[str]]:
+        """The configuration of a read-write DuckDB connection of a run."""
+        return {"memory_limit": self.duckdb_memory_limit, "temp_directory": str(self.spill_dir)}
 
     @property
     def logs_dir(self) -> Path:

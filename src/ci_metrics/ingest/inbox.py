@@ -14,8 +14,11 @@ Nothing is lost and nothing is counted twice:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from collections.abc import Mapping
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +51,9 @@ from ci_metrics.ingest.ledger import (
     verdict_of,
 )
 from ci_metrics.ingest.limits import InputLimits, too_large
-from ci_metrics.ingest.prepare import choose_layout, prepare_file
 from ci_metrics.ingest.prepare import readable_pattern as readable_pattern  # where clerks saw it
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
-from ci_metrics.ingest.readers import ROW_NUMBER, UnreadableFileError
+from ci_metrics.ingest.workers import FileJob, FileResult, KeySource, PrepareContext, prepare_job
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,10 @@ LINEAGE_COLUMNS = {
     "_run_id": "VARCHAR",
 }
 
+
+Engine = Callable[[Sequence[FileJob], PrepareContext], Iterator[FileResult]]
+"""Prepares jobs (on workers, :mod:`ci_metrics.pipeline.engine`) and yields their results in
+the jobs' order."""
 
 LEDGER_STATUS = {"replaced": "loaded"}
 """An outcome's status as ``ops.files`` keeps it, where they differ."""
@@ -188,9 +194,11 @@ class Ingestor:
         limits: InputLimits | None = None,
         judge: str = "",
         forced: frozenset[str] = frozenset(),
+        key_source: KeySource | None = None,
     ) -> None:
         """``judge``: the fingerprint of what judges files (:mod:`.judge`), kept with each
-        verdict; ``forced``: file IDs to read again whatever the ledger says (reprocess)."""
+        verdict; ``forced``: file IDs to read again whatever the ledger says (reprocess);
+        ``key_source``: where workers of another process find the key (an engine needs it)."""
         self.con = con
         self.home = home
         self.archive_dir = archive_dir
@@ -200,8 +208,16 @@ class Ingestor:
         self.judge = judge
         self.forced = forced
         self.seen: set[str] = set()
+        self._received: dict[str, tuple[int, Path | None]] = {}  # file ID -> size, archived copy
         self.limits = limits or InputLimits.from_settings()
         self.known_headers = frozenset(spec.header for layout in layouts for spec in layout.columns.values())
+        self.context = PrepareContext(
+            layouts=layouts,
+            limits=self.limits,
+            known_headers=self.known_headers,
+            key=key_source,
+            run_id=run_id,
+        )
         self.now = dt.datetime.now().replace(microsecond=0)
         private_dir(home)
         private_dir(archive_dir)
@@ -366,44 +382,58 @@ class Ingestor:
     def _ingest_received(
         self, outcome: FileOutcome, source: str, path: Path, received: ReceivedFile
     ) -> FileOutcome:
+        """A file read here, in this process (a reprocessed file, a file or two)."""
+        job = self._job(outcome, source, path, received, 0)
+        if job is None:
+            return outcome
+        return self._write(outcome, prepare_job(job, self.context, self.pseudonymise, data=received.data))
+
+    def _job(
+        self, outcome: FileOutcome, source: str, path: Path, received: ReceivedFile, index: int
+    ) -> FileJob | None:
+        """Archive the received bytes; the job that prepares them, or None when the file is
+        rejected unread (beyond the size limit)."""
         data = received.data
         archived = None if data is None else self.archive(source, path.name, received.sha256, data)
-        layout_name: str | None = None
-
-        def reject(reason: str, meta: dict[str, int | dt.date | None] | None = None) -> FileOutcome:
-            self.reject_whole(outcome, reason)
-            self.ledger(outcome, received.size, archived, layout_name, meta or {})
-            return outcome
-
+        self._received[received.sha256] = (received.size, archived)
         if data is None:
-            return reject(too_large(received.size, self.limits))
-        try:
-            layout = choose_layout(path.name, source, self.layouts)
-            layout_name = layout.name
-            prepared = prepare_file(
-                path,
-                source,
-                data,
-                self.layouts,
-                self.pseudonymise,
-                limits=self.limits,
-                known_headers=self.known_headers,
-                layout=layout,
+            self.reject_whole(outcome, too_large(received.size, self.limits))
+            self.ledger(outcome, received.size, archived, None, {})
+            return None
+        return FileJob(index=index, source=source, path=path, file_id=received.sha256, size=received.size)
+
+    def _write(self, outcome: FileOutcome, result: FileResult) -> FileOutcome:
+        """One prepared file into the warehouse and the ledger (the caller's transaction)."""
+        size, archived = self._received.pop(result.file_id)
+        if result.changed:
+            outcome.status = "waiting"
+            outcome.message = "its bytes changed while it was read: left in the inbox for the next run"
+            return outcome
+        if result.unexpected is not None:
+            self.reject_whole(
+                outcome,
+                f"could not be processed (an unexpected {result.unexpected}); the data unit should "
+                "report this file to the developers",
             )
-        except UnreadableFileError as exc:
-            return reject(str(exc))
-        outcome.rows_read = prepared.rows_read
-        outcome.rows_loaded = prepared.rows_loaded
-        outcome.rows_rejected = prepared.rows_rejected
-        outcome.rows_filtered = prepared.rows_filtered
+            self.ledger(outcome, size, archived, result.layout_name, {})
+            return outcome
+        if result.unreadable is not None:
+            self.reject_whole(outcome, result.unreadable)
+            self.ledger(outcome, size, archived, result.layout_name, {})
+            return outcome
+        outcome.rows_read = result.rows_read
+        outcome.rows_loaded = result.rows_loaded
+        rejects = result.rejects if result.rejects is not None else pd.DataFrame()
+        outcome.rows_rejected = int(rejects["row_number"].nunique()) if len(rejects) else 0
+        outcome.rows_filtered = result.rows_filtered
         if outcome.rows_loaded == 0:
             outcome.status = "rejected"
             outcome.message = f"every one of its {outcome.rows_read} rows was rejected (see ops.rejects)"
-        self._store_rejects(outcome, prepared.rejects)
-        if outcome.rows_loaded:
-            self._replace_earlier_version(outcome, layout)
-            self._store_rows(outcome, layout, prepared.rows)
-        self.ledger(outcome, received.size, archived, layout_name, prepared.meta)
+        self._store_rejects(outcome, rejects)
+        if outcome.rows_loaded and result.rows is not None and result.table is not None:
+            self._replace_earlier_version(outcome, result.table)
+            self._store_rows(result.table, result.rows)
+        self.ledger(outcome, size, archived, result.layout_name, result.meta)
         return outcome
 
     def _reject_unexpected(self, entry: InboxEntry, exc: Exception) -> FileOutcome:
@@ -428,16 +458,16 @@ class Ingestor:
         self.con.execute("commit")
         return outcome
 
-    def _replace_earlier_version(self, outcome: FileOutcome, layout: SourceLayout) -> None:
+    def _replace_earlier_version(self, outcome: FileOutcome, table: str) -> None:
         # a file read again (reprocessed) first loses its own earlier rows
-        self.con.execute(f"delete from raw.{layout.table} where _file_id = ?", [outcome.file_id])
+        self.con.execute(f"delete from raw.{table} where _file_id = ?", [outcome.file_id])
         earlier = self.con.execute(
             "select file_id from ops.files where source = ? and file_name = ? and status = 'loaded' "
             "and file_id <> ?",
             [outcome.source, outcome.file_name, outcome.file_id],
         ).fetchall()
         for (old_id,) in earlier:
-            self.con.execute(f"delete from raw.{layout.table} where _file_id = ?", [old_id])
+            self.con.execute(f"delete from raw.{table} where _file_id = ?", [old_id])
             self.con.execute(
                 "update ops.files set status = 'superseded', superseded_by = ? where file_id = ?",
                 [outcome.file_id, old_id],
@@ -458,23 +488,31 @@ class Ingestor:
             ),
         )
 
-    def _store_rows(self, outcome: FileOutcome, layout: SourceLayout, rows: pd.DataFrame) -> None:
-        frame = rows.rename(columns={ROW_NUMBER: "_row_number"})
-        frame["_file_id"] = outcome.file_id
-        frame["_file_name"] = outcome.file_name
-        frame["_layout"] = layout.name
-        frame["_run_id"] = self.run_id
-        self.con.register("_rows", frame)
-        self.con.execute(f"insert into raw.{layout.table} by name select * from _rows")
-        self.con.unregister("_rows")
+    def _store_rows(self, table: str, rows: bytes) -> None:
+        """Prepared rows (Parquet, lineage columns included) into their raw table."""
+        spool = private_dir(self.home / "spool")
+        fd, name = tempfile.mkstemp(suffix=".parquet", dir=spool)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(rows)
+            self.con.execute(f"insert into raw.{table} by name select * from read_parquet(?)", [name])
+        finally:
+            os.unlink(name)
 
     # -- the inbox --------------------------------------------------------------------------
-    def ingest_inbox(self, inbox: Path, settle_seconds: float = 0.0) -> IngestSummary:
+    def ingest_inbox(
+        self, inbox: Path, settle_seconds: float = 0.0, engine: Engine | None = None
+    ) -> IngestSummary:
+        """Every file of the inbox: received, archived and checked against the ledger here,
+        then prepared by ``engine`` (default: in this process, one after the other) and
+        written here in the inbox's order, each file in its own transaction."""
         summary = IngestSummary()
         if not inbox.is_dir():
             raise FileNotFoundError(f"inbox {inbox} does not exist")
         entries = list(inbox_entries(inbox))
         growing = still_being_written([e.path for e in entries if e.problem is None], settle_seconds)
+        jobs: list[FileJob] = []
+        waiting_for: dict[int, tuple[InboxEntry, int]] = {}  # job -> its entry, its outcome's place
         for entry in entries:
             if entry.path in growing:
                 summary.outcomes.append(
@@ -496,38 +534,93 @@ class Ingestor:
                     self._unread(outcome, entry.problem)
                 summary.outcomes.append(outcome)
                 continue
-            self.con.execute("begin transaction")
-            try:
-                outcome = self.ingest_file(entry.source, entry.path, entry)
-                self.con.execute("commit")
-            except OSError as exc:  # a transient error while reading: the file waits
-                self.con.execute("rollback")
-                outcome = self._wait(
-                    FileOutcome(source=entry.source, file_name=entry.name, status="waiting"), exc
-                )
-            except Exception as exc:  # a file no rule foresaw: rejected whole, the run goes on
-                self.con.execute("rollback")
-                # the type only: an error's text may quote the file's cells
-                log.error(
-                    "unexpected %s while reading %s/%s",
-                    type(exc).__name__,
-                    entry.source,
-                    printable(entry.name),
-                    exc_info=log.isEnabledFor(logging.DEBUG),
-                )
-                outcome = self._reject_unexpected(entry, exc)
-            except BaseException:
-                self.con.execute("rollback")
-                raise
+            fresh = FileOutcome(source=entry.source, file_name=entry.name, status="loaded")
+            receive_step = functools.partial(self._receive_job, entry, index=len(jobs))
+            outcome, job = self._guarded(entry, fresh, receive_step)
             summary.outcomes.append(outcome)
-            log.info(
-                "%-9s %-40s %-8s read=%d loaded=%d rejected=%d %s",
+            if job is not None:
+                jobs.append(job)
+                waiting_for[job.index] = (entry, len(summary.outcomes) - 1)
+            else:
+                self._log(entry, outcome)
+        prepare = engine or self._prepare_here
+        for result in prepare(jobs, self.context):
+            entry, place = waiting_for.pop(result.index)
+            outcome, _ = self._guarded(
+                entry, summary.outcomes[place], functools.partial(self._write_step, result)
+            )
+            summary.outcomes[place] = outcome
+            self._log(entry, outcome)
+        if waiting_for:  # pragma: no cover - an engine that lost a job is a bug
+            raise RuntimeError(f"{len(waiting_for)} prepared files were not returned by the engine")
+        return summary
+
+    def _write_step(self, result: FileResult, outcome: FileOutcome) -> tuple[FileOutcome, FileJob | None]:
+        return self._write(outcome, result), None
+
+    def _prepare_here(self, jobs: Sequence[FileJob], context: PrepareContext) -> Iterator[FileResult]:
+        for job in jobs:
+            yield prepare_job(job, context, self.pseudonymise)
+
+    def _receive_job(
+        self, entry: InboxEntry, outcome: FileOutcome, index: int
+    ) -> tuple[FileOutcome, FileJob | None]:
+        """Receive a file: hashed, checked against the ledger, archived; the job that reads it."""
+        if entry.name.startswith(IGNORED_PREFIXES) or entry.name.endswith(IN_PROGRESS_SUFFIXES):
+            outcome.status = "waiting"
+            outcome.message = "hidden or still being written: left in the inbox for the next run"
+            return outcome, None
+        try:
+            received = receive(entry.path, self.limits.max_file_bytes, entry)
+        except NotARegularFileError as exc:
+            return self._unread(outcome, exc.strerror or "is not a regular file"), None
+        outcome.file_id = received.sha256
+        decided = self.already_decided(entry.source, entry.name, received.sha256)
+        if decided is not None:
+            return decided, None
+        return outcome, self._job(outcome, entry.source, entry.path, received, index)
+
+    def _guarded(
+        self,
+        entry: InboxEntry,
+        outcome: FileOutcome,
+        step: Callable[[FileOutcome], tuple[FileOutcome, FileJob | None]],
+    ) -> tuple[FileOutcome, FileJob | None]:
+        """One step for one file, in its own transaction: a transient error leaves the file
+        waiting, an error no rule foresaw rejects it whole; the run goes on."""
+        self.con.execute("begin transaction")
+        try:
+            result = step(outcome)
+            self.con.execute("commit")
+            return result
+        except OSError as exc:  # a transient error while reading: the file waits
+            self.con.execute("rollback")
+            waiting = FileOutcome(source=entry.source, file_name=entry.name, status="waiting")
+            return self._wait(waiting, exc), None
+        except Exception as exc:  # a file no rule foresaw: rejected whole, the run goes on
+            self.con.execute("rollback")
+            # the type only: an error's text may quote the file's cells
+            log.error(
+                "unexpected %s while reading %s/%s",
+                type(exc).__name__,
                 entry.source,
                 printable(entry.name),
-                outcome.status,
-                outcome.rows_read,
-                outcome.rows_loaded,
-                outcome.rows_rejected,
-                outcome.message,
+                exc_info=log.isEnabledFor(logging.DEBUG),
             )
-        return summary
+            return self._reject_unexpected(entry, exc), None
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+
+    @staticmethod
+    def _log(entry: InboxEntry, outcome: FileOutcome) -> None:
+        log.info(
+            "%-9s %-40s %-8s read=%d loaded=%d rejected=%d %s",
+            entry.source,
+            printable(entry.name),
+            outcome.status,
+            outcome.rows_read,
+            outcome.rows_loaded,
+            outcome.rows_rejected,
+            outcome.message,
+        )

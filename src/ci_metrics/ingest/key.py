@@ -236,6 +236,22 @@ def check_key(settings: Settings) -> KeyStatus:
     )
 
 
+def worker_key(key_file: Path) -> bytes:
+    """The key as a worker of the ingestion finds it on its own machine: in
+    CI_METRICS_PSEUDONYM_KEY, else in the key file; never created there (the writer checked it
+    with :func:`check_key`, and each result carries the fingerprint it must match)."""
+    from_env = os.environ.get("CI_METRICS_PSEUDONYM_KEY", "")
+    if from_env:
+        return _usable(from_env.encode("utf-8"), "CI_METRICS_PSEUDONYM_KEY")
+    found = _file_key(key_file, [])
+    if found is None:
+        raise KeyGuardError(
+            f"no pseudonymisation key: neither CI_METRICS_PSEUDONYM_KEY nor the key file {key_file} "
+            f"(see {DOCS})"
+        )
+    return found
+
+
 def load_or_create_key(settings: Settings) -> bytes:
     """The key for the pseudonymiser, once :func:`check_key` accepted it: loaded from the
     environment or the key file, created only for an empty warehouse."""

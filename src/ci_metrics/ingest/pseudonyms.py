@@ -86,6 +86,13 @@ class Pseudonymiser:
         lookup = {v: hmac.digest(key, v.encode("ascii"), "sha256").hex() for v in distinct}
         return ids9.map(lookup).astype("string")
 
+    @property
+    def fingerprint(self) -> str:
+        """The key's fingerprint (:func:`ci_metrics.ingest.key.fingerprint`)."""
+        from ci_metrics.ingest.key import fingerprint
+
+        return fingerprint(self._key)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> Pseudonymiser:
         """With the key guarded by :mod:`ci_metrics.ingest.key` (refused when it is not the key

@@ -19,8 +19,10 @@ from ci_metrics.ingest.layouts import load_layout_set
 from ci_metrics.ingest.ledger import printable
 from ci_metrics.ingest.limits import InputLimits
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
+from ci_metrics.ingest.workers import KeySource
 from ci_metrics.operations.runs import FileRecord, HeldSource, RunRecord, StageRecord, sync_runs_table
 from ci_metrics.pipeline.changes import Changes, detect_changes
+from ci_metrics.pipeline.engine import DaskEngine
 from ci_metrics.pipeline.tracker import RunFailed, StageOutcome, run_logger
 from ci_metrics.publish.cycle import BuildCopy, PublishCycle
 from ci_metrics.publish.history import HistoryRecorded, record_history
@@ -73,6 +75,8 @@ class Ingested(StageOutcome):
     files: list[FileRecord]
     stale: list[str]
     layout_problems: list[str] = Field(default_factory=list)
+    engine: str = ""
+    """Where the files were prepared (:class:`~ci_metrics.pipeline.engine.DaskEngine`)."""
 
     def into(self, record: RunRecord, entry: StageRecord) -> None:
         record.counts.update(self.counts)
@@ -80,6 +84,8 @@ class Ingested(StageOutcome):
         record.files = self.files
         record.stale_sources = self.stale
         entry.detail = ", ".join(f"{k}={v}" for k, v in self.counts.items())
+        if self.engine:
+            entry.detail += f"; prepared {self.engine}"
 
 
 def _retry_on_transient_io(task: Any, task_run: Any, state: Any) -> bool:
@@ -107,6 +113,7 @@ def ingest_task(
     """Every file the ledger says to read (new, held, rejected under another judge, or
     ``forced``: reprocessed on demand, from the archive when no longer in the inbox)."""
     layouts = load_layout_set(settings.layouts_dir, settings.dbt_project_dir)
+    pseudonymise = Pseudonymiser.from_settings(settings)
     with build.connect() as con:
         record_fingerprint(con, settings, build.run_id)
         ingestor = Ingestor(
@@ -114,13 +121,15 @@ def ingest_task(
             home=settings.root,
             archive_dir=settings.archive_dir,
             layouts=layouts,
-            pseudonymise=Pseudonymiser.from_settings(settings),
+            pseudonymise=pseudonymise,
             run_id=build.run_id,
             limits=InputLimits.from_settings(settings),
             judge=judge_fingerprint(settings),
             forced=forced,
+            key_source=KeySource(key_file=settings.resolved_key_file, fingerprint=pseudonymise.fingerprint),
         )
-        summary = ingestor.ingest_inbox(inbox, settle_seconds=settings.settle_seconds)
+        engine = DaskEngine(settings)
+        summary = ingestor.ingest_inbox(inbox, settle_seconds=settings.settle_seconds, engine=engine)
         summary.outcomes.extend(ingest_cbs(ingestor, settings.cbs_dir))
         summary.outcomes.extend(ingestor.ingest_archived(forced))
         stale = stale_sources(newest_received(inbox, con), settings.freshness_days)
@@ -150,6 +159,7 @@ def ingest_task(
         files=[FileRecord(**{k: getattr(o, k) for k in FileRecord.model_fields}) for o in summary.outcomes],
         stale=stale,
         layout_problems=problems,
+        engine=engine.used,
     )
 
 

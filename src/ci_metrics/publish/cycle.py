@@ -33,13 +33,15 @@ class BuildCopy(BaseModel):
 
     run_id: str
     path: Path
+    duckdb_config: dict[str, str | bool | int | float | list[str]] = {}
+    """memory_limit and temp_directory of the run's connections (settings)."""
     pending_extracts: Path
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection to the copy, closed on leaving (the copy must be closed
         before dbt opens it and before it is published)."""
-        con = duckdb.connect(str(self.path))
+        con = duckdb.connect(str(self.path), config=self.duckdb_config)
         try:
             yield con
         finally:
@@ -69,6 +71,7 @@ class PublishCycle:
             run_id=self.run_id,
             path=warehouse.prepare_build(self.settings, self.run_id),
             pending_extracts=pending_dir(self.settings.extracts_dir, self.run_id),
+            duckdb_config=self.settings.duckdb_config,
         )
         return self._build
 

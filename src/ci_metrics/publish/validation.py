@@ -263,7 +263,7 @@ def validate_build(
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     datasource = context.data_sources.add_or_update_pandas("warehouse")
     report = ValidationReport()
-    con = duckdb.connect(str(warehouse))
+    con = duckdb.connect(str(warehouse), config=settings.duckdb_config)
     try:
         # One suite at a time: its DataFrame is dropped before the next is read, so memory
         # peaks at the largest target, not at the sum of all of them.

@@ -1,0 +1,158 @@
+"""Ingestion on Dask workers (issue 16): a run whose files are prepared on a two-worker local
+Dask cluster, through Prefect's Dask task runner, publishes the same warehouse as the default
+run; the key never travels to a worker; a worker holding another key loads nothing."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import SAMPLE_INBOX, TEST_KEY, make_settings, run_flow
+
+from ci_metrics.ingest.key import KeyGuardError, fingerprint
+from ci_metrics.ingest.layouts import load_layout_set
+from ci_metrics.ingest.limits import InputLimits
+from ci_metrics.ingest.workers import FileJob, KeySource, PrepareContext, batches, prepare_batch
+
+RUN_COLUMNS = {"_run_id", "run_id", "published_at", "received_at", "decided_at", "recorded_at"}
+"""Columns that name the run or its time: they differ between any two runs."""
+SKIPPED_SCHEMAS = ("history",)  # vintages: stamped with the publish's time
+SKIPPED_TABLES = {
+    "ops.runs",  # the run records, extracts released and key recorded: times of this run
+    "ops.extracts",
+    "ops.pseudonym_key",
+    "marts.indicator_value_history",  # vintages again, as marts
+    "marts.indicator_progress_history",
+}
+
+
+def _tables(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, list[str]]:
+    rows = con.execute(
+        "select schema_name, table_name, list(column_name order by column_index) "
+        "from duckdb_columns() where database_name = ? group by all",
+        [db],
+    ).fetchall()
+    return {
+        f"{schema}.{table}": [c for c in columns if c not in RUN_COLUMNS]
+        for schema, table, columns in rows
+        if schema not in SKIPPED_SCHEMAS and f"{schema}.{table}" not in SKIPPED_TABLES
+    }
+
+
+def differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
+    """Per table or view of either warehouse: rows only in the left, rows only in the right
+    (all columns but the run's ID and times); only tables that differ are listed."""
+    con = duckdb.connect()
+    con.execute(f"attach '{left}' as l (read_only)")
+    con.execute(f"attach '{right}' as r (read_only)")
+    mine, theirs = _tables(con, "l"), _tables(con, "r")
+    found: dict[str, tuple[int, int]] = {}
+    for name in sorted(set(mine) | set(theirs)):
+        if mine.get(name) != theirs.get(name):
+            found[name] = (-1, -1)  # missing on one side, or other columns
+            continue
+        columns = ", ".join(f'"{c}"' for c in mine[name])
+        only = [
+            con.execute(
+                f"select count(*) from (select {columns} from {a}.{name} except all "
+                f"select {columns} from {b}.{name})"
+            ).fetchone()[0]
+            for a, b in (("l", "r"), ("r", "l"))
+        ]
+        if any(only):
+            found[name] = (only[0], only[1])
+    con.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def dask_run(sample_run, tmp_path_factory: pytest.TempPathFactory):
+    """The sample inbox again, in a fresh home, its files prepared on two Dask workers."""
+    home = tmp_path_factory.mktemp("dask-home")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CI_METRICS_DASK_WORKERS", "2")
+        env.setenv("CI_METRICS_DASK_MIN_FILES", "0")
+        env.delenv("CI_METRICS_DASK_ADDRESS", raising=False)
+        settings = make_settings(home)
+        record = run_flow(settings, SAMPLE_INBOX)
+    return settings, record
+
+
+def test_two_dask_workers_publish_the_same_warehouse_as_the_default_run(sample_run, dask_run) -> None:
+    default_settings, default_record = sample_run
+    settings, record = dask_run
+    assert record.status == "succeeded", record.failures
+    ingest = next(s for s in record.stages if s.name == "ingest")
+    assert "on 2 Dask workers (a local cluster)" in ingest.detail
+    default_ingest = next(s for s in default_record.stages if s.name == "ingest")
+    assert "Dask" not in default_ingest.detail  # the sample is below dask_min_files
+    assert record.counts == default_record.counts
+    assert differences(default_settings.warehouse_path, settings.warehouse_path) == {}
+
+
+def test_the_comparison_sees_a_changed_row(sample_run, tmp_path: Path) -> None:
+    """The comparison above would see one row of one raw table changed."""
+    settings, _ = sample_run
+    changed = tmp_path / "changed.duckdb"
+    changed.write_bytes(settings.warehouse_path.read_bytes())
+    con = duckdb.connect(str(changed))
+    con.execute("update raw.residents set neighborhood = 'elsewhere' where rowid = 0")
+    con.close()
+    assert differences(settings.warehouse_path, changed) == {"raw.residents": (1, 1)}
+
+
+def _context(settings, key_fingerprint: str) -> PrepareContext:
+    layouts = load_layout_set(settings.layouts_dir, settings.dbt_project_dir)
+    return PrepareContext(
+        layouts=layouts,
+        limits=InputLimits.from_settings(settings),
+        known_headers=frozenset(),
+        key=KeySource(key_file=settings.resolved_key_file, fingerprint=key_fingerprint),
+        run_id="test",
+    )
+
+
+def _jobs() -> list[FileJob]:
+    import hashlib
+
+    files = sorted((SAMPLE_INBOX / "residents").iterdir())[:2]
+    return [
+        FileJob(
+            index=i,
+            source="residents",
+            path=path,
+            file_id=hashlib.sha256(path.read_bytes()).hexdigest(),
+            size=path.stat().st_size,
+        )
+        for i, path in enumerate(files)
+    ]
+
+
+def test_the_key_never_travels_in_a_tasks_parameters(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CI_METRICS_PSEUDONYM_KEY", TEST_KEY)
+    settings = make_settings(tmp_path / "home")
+    context = _context(settings, fingerprint(TEST_KEY.encode()))
+    for batch in batches(_jobs(), 2):
+        parameters = pickle.dumps({"jobs": batch, "context": context})
+        assert TEST_KEY.encode() not in parameters
+    results = prepare_batch(_jobs(), context)  # the worker finds the key itself
+    assert all(r.rows_loaded > 0 and r.key_fingerprint == context.key.fingerprint for r in results)  # type: ignore[union-attr]
+    assert all(TEST_KEY.encode() not in pickle.dumps(r) for r in results)
+
+
+def test_a_worker_with_another_key_loads_nothing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CI_METRICS_PSEUDONYM_KEY", "another-key-" + "1" * 32)
+    settings = make_settings(tmp_path / "home")
+    context = _context(settings, fingerprint(TEST_KEY.encode()))
+    with pytest.raises(KeyGuardError, match="holds another pseudonymisation key"):
+        prepare_batch(_jobs(), context)
+
+
+def test_batches_keep_the_order_and_cut_by_size() -> None:
+    jobs = [FileJob(index=i, source="s", path=Path(f"f{i}"), file_id=str(i), size=10) for i in range(10)]
+    cut = batches(jobs, 3)
+    assert [j.index for b in cut for j in b] == list(range(10))
+    assert len(cut) == 3 and all(sum(j.size for j in b) >= 100 // 3 for b in cut[:-1])
+    assert len(batches(jobs, 100)) == 10  # never an empty batch, never more than the files
