@@ -30,13 +30,14 @@ def tree_rss_bytes(root: psutil.Process) -> int:
 
 
 class TreeSampler:
-    """``with TreeSampler() as memory: ...`` then ``memory.peak_mb``."""
+    """``with TreeSampler() as memory: ...`` then ``memory.peak_mb``; ``pid``: the root of the
+    tree (default: this process)."""
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, pid: int | None = None, interval: float = 0.2) -> None:
         self.interval = interval
         self.peak_bytes = 0
         self._stop = threading.Event()
-        self._root = psutil.Process()
+        self._root = psutil.Process(pid)
         self._thread = threading.Thread(target=self._sample, name="tree-rss", daemon=True)
 
     def _sample(self) -> None:

@@ -17,7 +17,7 @@ No orchestration, ledger, archive, validation suites, pseudonymisation (IDs stay
 digits), history, extracts or report. Which file is which, its encoding, format and header
 row come from the bundled layouts (src/ci_metrics/ingest/layouts/*.yml), as the pipeline's.
 
-    python bench/plain.py INBOX WORK [TRUTH_JSON]
+    python bench/plain.py INBOX WORK [--truth TRUTH_JSON] [--result OUT.json]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import re
 import shutil
@@ -273,8 +274,6 @@ def run_plain(inbox: Path, work: Path, *, workers: int | None = None) -> PlainRe
 
 def truth_mismatches(database: Path, truth: Path) -> list[str]:
     """The generator's truth against baseline.indicator_values (the existing truth check)."""
-    import json
-
     from ci_metrics_synthetic.truth_check import compare_with_truth
 
     con = duckdb.connect(str(database), read_only=True)
@@ -285,14 +284,33 @@ def truth_mismatches(database: Path, truth: Path) -> list[str]:
         con.close()
 
 
-if __name__ == "__main__":  # python bench/plain.py INBOX WORK [TRUTH_JSON]
-    sys.path.insert(0, str(HERE))
-    result = run_plain(Path(sys.argv[1]), Path(sys.argv[2]))
-    print(result.model_dump_json(indent=1))
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("inbox", type=Path)
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--truth", type=Path, help="the generator's truth: mismatches are counted")
+    parser.add_argument("--workers", type=int, help="conversion processes (default: one per core)")
+    parser.add_argument("--result", type=Path, help="write the result as JSON here")
+    args = parser.parse_args(argv)
+    result = run_plain(args.inbox, args.work, workers=args.workers)
+    out = result.model_dump(mode="json")
     print(
         f"load {result.load_seconds} s ({result.rows_per_second:,.0f} rows/s), "
         f"compute {result.compute_seconds} s"
     )
-    if len(sys.argv) > 3:
-        problems = truth_mismatches(Path(result.database), Path(sys.argv[3]))
+    if args.truth:
+        problems = truth_mismatches(Path(result.database), args.truth)
+        out["truth_mismatches"] = len(problems)
         print("\n".join(problems[:20]) or "0 mismatches with the truth")
+    if args.result:
+        args.result.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":  # python bench/plain.py INBOX WORK [--truth TRUTH_JSON] [--result OUT]
+    sys.path.insert(0, str(HERE))
+    sys.exit(main())

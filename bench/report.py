@@ -62,6 +62,7 @@ def figures(r: Result) -> dict[str, float | int | str | None]:
         "files": counts.get("files_loaded") or plain.get("files") or r.get("generated_files"),
         "mb": r.get("generated_mb"),
         "rows": counts.get("rows_loaded"),
+        "plain_rows": plain.get("rows_loaded"),
         "status": (run or {}).get("status"),
         "wall": wall,
         "peak_gib": peak / 1024 if peak else None,
@@ -96,8 +97,8 @@ def _n(value: float | int | str | None, fmt: str = "{:,.1f}") -> str:
 def summary_table(results: list[Result]) -> str:
     """One row per size: the issue's targets side by side."""
     lines = [
-        "| cities | files | rows loaded | whole run (s) | peak (GiB) | ingest (s) | ingest rows/s "
-        "| files/s | plain load (s) | plain compute (s) | plain load rows/s | whole / plain "
+        "| cities | files | rows loaded (run / plain) | whole run (s) | peak (GiB) | ingest (s) "
+        "| ingest rows/s | files/s | plain load (s) | plain compute (s) | plain load rows/s | whole / plain "
         "| ingest / plain load | one-city night (s) | night / full run | no new files (s) "
         "| truth mismatches (run, night, plain) |",
         "|" + "---|" * 17,
@@ -116,7 +117,7 @@ def summary_table(results: list[Result]) -> str:
                 [
                     str(f["cities"]),
                     _n(f["files"], "{:,}"),
-                    _n(f["rows"], "{:,}"),
+                    _n(f["rows"], "{:,}") + " / " + _n(f["plain_rows"], "{:,}"),
                     wall,
                     _n(f["peak_gib"], "{:.2f}"),
                     _n(f["ingest"]),
@@ -240,6 +241,10 @@ def _panel(
             f'<text x="{x0 + left + width - 4}" y="{y - 5:.1f}" font-size="11" text-anchor="end" '
             f'fill="{_COLORS["target"]}">target {target:g} {unit.split(" ")[-1].strip("()")}</text>'
         )
+    out.append(  # the legend's background, over the grid, under the lines
+        f'<rect x="{x0 + left + 6}" y="{top + 2}" width="230" height="{18 * len(series) + 4}" '
+        'fill="white" fill-opacity="0.85"/>'
+    )
     for n, (label, color, vs) in enumerate(series):
         points = [(px(c), py(v)) for c, v in zip(cities, vs, strict=True) if v is not None]
         if len(points) > 1:
@@ -264,7 +269,8 @@ def scaling_svg(results: list[Result], machine: str = "") -> str:
     cities = [int(f["cities"]) for f in fs]  # type: ignore[arg-type]
 
     def col(key: str) -> list[float | None]:
-        return [float(f[key]) if isinstance(f[key], (int, float)) else None for f in fs]
+        values = [f[key] for f in fs]
+        return [float(v) if isinstance(v, (int, float)) else None for v in values]
 
     body = _panel(
         0,

@@ -161,15 +161,32 @@ def truth_check(warehouse: Path, truth: str | None, table: str = "marts.indicato
 
 
 def plain_baseline(inbox: Path, root: Path, truth: str | None, workers: int | None) -> dict:
-    from measure import TreeSampler
-    from plain import run_plain
+    """The plain baseline in a process of its own (its memory is its own tree's, not the
+    bench's with the pipeline's leftovers, e.g. Prefect's temporary server)."""
+    import subprocess
 
-    with TreeSampler() as memory:
-        result = run_plain(inbox, root / "plain", workers=workers)
-    out = result.model_dump(mode="json")
+    from measure import TreeSampler
+
+    result_file = root / "plain_result.json"
+    command = [
+        sys.executable,
+        str(HERE / "plain.py"),
+        str(inbox),
+        str(root / "plain"),
+        "--result",
+        str(result_file),
+    ]
+    command += ["--truth", truth] if truth else []
+    command += ["--workers", str(workers)] if workers else []
+    process = subprocess.Popen(command)
+    with TreeSampler(process.pid) as memory:
+        code = process.wait()
+    if code != 0:
+        raise RuntimeError(f"the plain baseline failed (exit {code}): {' '.join(command)}")
+    out: dict = json.loads(result_file.read_text(encoding="utf-8"))
     out["peak_mb"] = memory.peak_mb
-    out["truth_mismatches"] = truth_check(Path(result.database), truth, "baseline.indicator_values")
-    Path(result.database).unlink(missing_ok=True)
+    out.setdefault("truth_mismatches", None)
+    Path(out["database"]).unlink(missing_ok=True)
     return out
 
 
@@ -309,10 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--results", type=Path, default=HERE / "results", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    from report import CHART, write_report
+    from report import CHART, RESULTS, write_report
 
+    chart = CHART if args.results.resolve() == RESULTS else args.results / "scaling.svg"
     if args.report_only:
-        print(write_report(args.results, CHART))
+        print(write_report(args.results, chart))
         return 0
     os.environ.setdefault("PREFECT_HOME", str(args.work / "prefect"))
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
@@ -330,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     saved = args.results / f"{stamp}.json"
     saved.write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
     print(f"\nsaved {saved}\n")
-    print(write_report(args.results, CHART))
+    print(write_report(args.results, chart))
     return 0
 
 

@@ -126,7 +126,7 @@ def test_the_report_is_made_from_the_saved_results(tmp_path: Path) -> None:
     assert ten["night_pct"] == pytest.approx(15.0)
     assert ten["peak_gib"] == pytest.approx(3.0)  # the larger of the bench's and the stages' peaks
     table = report.summary_table(results)
-    assert "| 10 | 400 | 800,000 | 60.0 | 3.00 | 20.0 |" in table
+    assert "| 10 | 400 | 800,000 / 800,000 | 60.0 | 3.00 | 20.0 |" in table
     assert "2.0×" in table and "15%" in table
     chart = tmp_path / "scaling.svg"
     markdown = report.write_report(folder, chart)
