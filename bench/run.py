@@ -122,7 +122,15 @@ def prepare_inbox(k: int | None, root: Path, seed: int, inbox_from: Path | None,
         info["link_seconds"] = round(time.perf_counter() - started, 1)
         info["inbox_from"] = str(inbox_from)
         info["seed"] = None
-        candidates = [truth] if truth else [inbox_from / "truth.json", inbox_from.parent / "truth.json"]
+        candidates = (
+            [truth]
+            if truth
+            else [  # where `ci-metrics generate` puts it (OUT_truth.json), or generate_cities
+                inbox_from.with_name(inbox_from.name + "_truth.json"),
+                inbox_from / "truth.json",
+                inbox_from.parent / "truth.json",
+            ]
+        )
         info["truth"] = next((str(p) for p in candidates if p and p.exists()), None)
     else:
         from ci_metrics_synthetic import generate_cities
@@ -214,6 +222,8 @@ def one_city_night(inbox: Path, home: Path, truth: str | None, city: int) -> dic
     code = codes[min(city, len(codes) - 1)]
     sent = resend_register(inbox, code)
     record, wall, peak = nightly_run(inbox, home)
+    # the files it read (the others are listed as skipped: thousands of lines of no interest)
+    record["files"] = [f for f in record.get("files", []) if f.get("status") != "skipped"]
     return {
         "locality_code": code,
         "file": sent.name,
@@ -307,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         help="reuse this generated inbox (only read: the runs use hard links to it) instead of --cities",
     )
     parser.add_argument(
-        "--truth", type=Path, help="the truth of --inbox-from (default: its truth.json or beside it)"
+        "--truth", type=Path, help="the truth of --inbox-from (default: DIR_truth.json or DIR/../truth.json)"
     )
     parser.add_argument("--only-baseline", action="store_true", help="the plain baseline alone")
     parser.add_argument("--report-only", action="store_true", help="tables and chart from the saved results")

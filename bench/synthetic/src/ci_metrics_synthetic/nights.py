@@ -13,6 +13,7 @@ holds after the night. Deterministic: the same inbox gives the same file.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
@@ -50,5 +51,9 @@ def resend_register(inbox: Path, locality_code: int, *, days: int = 7, out: Path
     rows = sorted(line for line in body.split(b"\n") if line.strip())
     target = Path(out or source.parent) / f"residents_{locality_code}_{later:%Y%m%d}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(header + b"\n" + b"\n".join(rows) + b"\n")
+    # a new directory entry (never a write through an existing name: in the benchmark's
+    # inbox every other file is a hard link to an inbox it must not change)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(header + b"\n" + b"\n".join(rows) + b"\n")
+    os.replace(partial, target)
     return target
