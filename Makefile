@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export CI_METRICS_HOME ?= $(CURDIR)/.ci_metrics_home
 SAMPLE_INBOX := data/samples/inbox
 
-.PHONY: install run test test-fast lint system-deps lock docs bench clean help
+.PHONY: install run test test-fast lint system-deps lock docs bench bench-report clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,8 +42,11 @@ test-fast: install  ## the tests that need no pipeline run (well under a minute)
 docs: install  ## dbt docs (catalog of every model and column) from the published warehouse
 	$(BIN)/ci-metrics dbt docs generate
 
-bench: install  ## the scale benchmark (1, 10, 100 cities): see bench/README.md
-	$(BIN)/python bench/run.py
+bench: install  ## the scale benchmark (1, 10, 100, 255 cities, plain baseline, nights): see bench/RESULTS.md
+	$(BIN)/python bench/run.py --cities 1 10 100 255
+
+bench-report:  ## the benchmark's tables and bench/scaling.svg, from the saved bench/results/*.json
+	$(BIN)/python bench/run.py --report-only
 
 lock:  ## re-resolve the dependencies of pyproject.toml into requirements.lock
 	rm -rf /tmp/ci-metrics-lock && $(PY) -m venv /tmp/ci-metrics-lock

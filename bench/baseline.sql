@@ -1,6 +1,6 @@
 -- bench/baseline.sql -- the plain-DuckDB baseline of the scale benchmark (issue 9).
 --
--- One hand-written script that computes the 11 shared indicators of docs/INDICATORS.md
+-- One hand-written script that computes the 13 indicators of docs/INDICATORS.md
 -- straight from the raw.* tables into baseline.indicator_values (same columns and the same
 -- numbers as marts.indicator_values), so that the dbt pipeline's overhead is a measured
 -- ratio. It is meant to be the fastest reasonable plain SQL: every raw table is scanned
@@ -23,7 +23,8 @@
 --       - residents on 1 January exist when the register snapshot is on or after 1 January,
 --       - dem_net_migration needs the register snapshot after 31 December,
 --       - wel_families_known needs the welfare snapshot after 31 December,
---       - yth_movement_participation needs at least one roster of the year;
+--       - yth_movement_participation needs at least one roster of the year,
+--       - the early-childhood indicators need that year's early-childhood file;
 --   * pupils and youth members are counted once per cell (count distinct / one row per
 --     person), so exact repeats of those rows need no separate step; survey responses are
 --     summed, so their exact repeats are removed first.
@@ -132,6 +133,13 @@ youth_periods as (
 
 ),
 
+early_childhood_periods as (
+
+    select distinct locality_code, period
+    from raw.early_childhood_enrolments
+
+),
+
 source_periods as (
 
     select distinct locality_code, period from raw.school_achievement
@@ -139,6 +147,8 @@ source_periods as (
     select locality_code, period from youth_periods
     union
     select distinct locality_code, period from raw.survey_responses
+    union
+    select locality_code, period from early_childhood_periods
 
 ),
 
@@ -169,6 +179,7 @@ years as materialized (
         make_date(c.period, 1, 1) as first_day,
         make_date(c.period, 12, 31) as last_day,
         y.period is not null as has_youth_roster,
+        e.period is not null as has_early_childhood_file,
         r.snapshot_date > make_date(c.period, 12, 31) as is_register_year_complete,
         coalesce(w.snapshot_date > make_date(c.period, 12, 31), false) as is_welfare_year_complete
     from calendar as c
@@ -179,6 +190,9 @@ years as materialized (
     left join youth_periods as y
         on c.locality_code = y.locality_code
         and c.period = y.period
+    left join early_childhood_periods as e
+        on c.locality_code = e.locality_code
+        and c.period = e.period
     where r.snapshot_date >= make_date(c.period, 1, 1)
 
 ),
@@ -193,6 +207,7 @@ residents_on_jan1 as not materialized (
         y.locality_code,
         y.period,
         y.has_youth_roster,
+        y.has_early_childhood_file,
         y.is_welfare_year_complete,
         y.is_register_year_complete,
         p.person_key,
@@ -206,7 +221,10 @@ residents_on_jan1 as not materialized (
         on y.locality_code = p.locality_code
         and p.resident_from <= y.first_day
         and (p.departure_date is null or p.departure_date > y.first_day)
-    where y.has_youth_roster or y.is_welfare_year_complete or y.is_register_year_complete
+    where y.has_youth_roster
+        or y.has_early_childhood_file
+        or y.is_welfare_year_complete
+        or y.is_register_year_complete
 
 ),
 
@@ -344,6 +362,61 @@ youth_cells as (
         (r.locality_code, r.period, r.gender),
         (r.locality_code, r.period, r.community),
         (r.locality_code, r.period, r.neighborhood)
+    )
+
+),
+
+-- ---------------------------------------------------------------------------------------
+-- early childhood: enrolled on 1 January
+-- ---------------------------------------------------------------------------------------
+
+enrolled_on_jan1 as (
+
+    -- a row of the year's file registered on or before the day and not left on or before
+    -- it; a child enrolled twice counts once
+    select
+        locality_code,
+        period,
+        child_key,
+        bool_or(clean_text(framework_type) = 'מעון יום') as in_daycare,
+        bool_or(clean_text(framework_type) in ('גן טרום טרום חובה', 'גן טרום חובה')) as in_preschool
+    from raw.early_childhood_enrolments
+    where registered_on <= make_date(period, 1, 1)
+        and (left_on is null or left_on > make_date(period, 1, 1))
+    group by locality_code, period, child_key
+
+),
+
+early_childhood_cells as (
+
+    -- residents on 1 January aged 1-2 (daycare) or 3-4 (preschool) in the year
+    select
+        r.locality_code,
+        r.period,
+        case when r.age <= 2 then 'ec_daycare_enrollment' else 'ec_preschool_enrollment' end as indicator_id,
+        case
+            when grouping(r.community) = 0 then 'community'
+            when grouping(r.neighborhood) = 0 then 'neighborhood'
+            else 'total'
+        end as dimension,
+        case
+            when grouping(r.community) = 0 then r.community
+            when grouping(r.neighborhood) = 0 then r.neighborhood
+            else 'all'
+        end as dimension_value,
+        count(*) filter (where case when r.age <= 2 then e.in_daycare else e.in_preschool end) as enrolled,
+        count(*) as children
+    from residents_on_jan1 as r
+    left join enrolled_on_jan1 as e
+        on r.locality_code = e.locality_code
+        and r.period = e.period
+        and r.person_key = e.child_key
+    where r.has_early_childhood_file
+        and r.age between 1 and 4
+    group by grouping sets (
+        (r.locality_code, r.period, indicator_id),
+        (r.locality_code, r.period, indicator_id, r.community),
+        (r.locality_code, r.period, indicator_id, r.neighborhood)
     )
 
 ),
@@ -587,6 +660,10 @@ indicator_rows as (
         coalesce(stay_agree, 0), stay_answered, 100.0 * coalesce(stay_agree, 0) / nullif(stay_answered, 0)
     from survey_cells
     where stay_answered is not null
+    union all
+    select indicator_id, locality_code, period, dimension, dimension_value,
+        enrolled, children, 100.0 * enrolled / children
+    from early_childhood_cells
 
 )
 
