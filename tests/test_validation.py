@@ -276,3 +276,63 @@ def test_a_real_run_stores_its_outcomes_and_builds_data_docs(small_run: Any) -> 
     ]
     assert report.data_docs is not None and report.data_docs.exists()
     assert "run-1" in report.data_docs.read_text(encoding="utf-8")
+
+
+# --- validation in chunks of whole localities (issue 16) -------------------------------------
+
+
+def test_a_relation_validated_in_chunks_gives_the_outcomes_of_a_whole_read(tmp_path: Path) -> None:
+    """Three localities of youth rows, with bad flags in two of them and repeats below the
+    `mostly` threshold overall but above it in one locality: read in chunks of one locality,
+    the outcomes equal those of one whole read (counts summed, `mostly` on the sums)."""
+    warehouse = tmp_path / "youth.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema audit")
+    con.execute(
+        "create table audit.youth_roster_rows as select (range % 3) * 10 + 10 as locality_code, "
+        "2020 as period, 'tzofim' as movement, "
+        "case when range in (5, 8) then 'repeat' else 'p' || range end as member_key, "
+        "range not in (3, 4, 6) as active from range(300)"
+    )
+    con.close()
+    spec = SuiteSpec.model_validate(
+        {
+            "name": "youth",
+            "relation": "audit.youth_roster_rows",
+            "columns": ["locality_code", "period", "movement", "member_key", "active"],
+            "personal_columns": ["member_key"],
+            "expectations": [
+                {
+                    "type": "expect_table_row_count_to_be_between",
+                    "kwargs": {"min_value": 1},
+                    "severity": "critical",
+                },
+                {
+                    "type": "expect_column_values_to_be_in_set",
+                    "kwargs": {"column": "active", "value_set": [True]},
+                    "severity": "warning",
+                },
+                {
+                    "type": "expect_compound_columns_to_be_unique",
+                    "kwargs": {
+                        "column_list": ["locality_code", "period", "movement", "member_key"],
+                        "mostly": 0.99,
+                    },
+                    "severity": "warning",
+                },
+            ],
+        }
+    )
+
+    def outcomes(chunk_rows: int) -> dict[str, tuple[bool, int | None, str | None]]:
+        settings = make_settings(tmp_path / f"home{chunk_rows}", validation_chunk_rows=chunk_rows)
+        report = validate_build(warehouse, settings, f"run-{chunk_rows}", [spec])
+        return {o.expectation: (o.success, o.unexpected_count, o.observed_value) for o in report.outcomes}
+
+    whole = outcomes(1_000)
+    assert whole["expect_table_row_count_to_be_between"] == (True, None, "300")
+    assert whole["expect_column_values_to_be_in_set"][:2] == (False, 3)
+    # 2 of 300 rows repeat (99.3% unique): passes overall, although the locality with both
+    # repeats is only 98% unique on its own
+    assert whole["expect_compound_columns_to_be_unique"][:2] == (True, 2)
+    assert outcomes(100) == whole  # one locality per chunk

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
         description="DuckDB's memory_limit for every connection of a run (the ingestion's writer, dbt, "
         "validation): beyond it DuckDB spills to duckdb_temp_dir instead of growing.",
     )
+    validation_chunk_rows: int = Field(
+        default=1_500_000,
+        ge=1,
+        description="Validation reads a relation of more rows than this in chunks of whole localities "
+        "(memory peaks at a chunk).",
+    )
     duckdb_temp_dir: Path | None = Field(
         default=None, description="Where DuckDB spills (default: HOME/tmp/duckdb; needs free disk)."
     )

@@ -205,6 +205,8 @@ class ExpectationOutcome:
     observed_value: str | None
     unexpected_count: int | None
     details: str | None
+    counted: tuple[int | None, int | None] = field(default=(None, None), compare=False, repr=False)
+    """Rows GX looked at and rows it found missing, for merging chunks (not kept)."""
 
     def describe(self) -> str:
         column = self.kwargs.get("column") or self.kwargs.get("column_list") or ""
@@ -238,10 +240,115 @@ class ValidationReport:
         return "passed with warnings" if self.warnings else "passed"
 
 
-def read_target(con: duckdb.DuckDBPyConnection, spec: SuiteSpec) -> pd.DataFrame:
-    """The suite's columns of its relation, as a DataFrame (DuckDB's relational API: no SQL text)."""
+LOCALITY = "locality_code"
+"""The column validation chunks a large relation by (whole localities)."""
+
+
+def read_target(
+    con: duckdb.DuckDBPyConnection, spec: SuiteSpec, localities: list[int] | None = None
+) -> pd.DataFrame:
+    """The suite's columns of its relation, as a DataFrame (DuckDB's relational API: no SQL
+    text); ``localities``: only their rows."""
     columns = [duckdb.ColumnExpression(name) for name in spec.columns]
-    return con.table(spec.relation).select(*columns).df()
+    relation = con.table(spec.relation)
+    if localities is not None:
+        codes = [duckdb.ConstantExpression(code) for code in localities]
+        relation = relation.filter(duckdb.ColumnExpression(LOCALITY).isin(*codes))
+    return relation.select(*columns).df()
+
+
+def chunks(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, most_rows: int) -> list[list[int] | None]:
+    """How a suite's relation is read: whole (``[None]``), or, when it has more than
+    ``most_rows`` rows and a locality column, in chunks of whole localities of about
+    ``most_rows`` rows each. Whole localities keep every expectation exact: a row-wise one
+    sums over the chunks, and a uniqueness within a locality stays within a chunk."""
+    relation = con.table(spec.relation)
+    if LOCALITY not in relation.columns:
+        return [None]
+    counts = (
+        relation.aggregate(
+            [duckdb.ColumnExpression(LOCALITY), duckdb.FunctionExpression("count_star").alias("n")],
+            LOCALITY,
+        )
+        .order(LOCALITY)
+        .fetchall()
+    )
+    if sum(n for _, n in counts) <= most_rows or any(code is None for code, _ in counts):
+        return [None]
+    cut: list[list[int] | None] = []
+    current: list[int] = []
+    size = 0
+    for code, n in counts:
+        if current and size + n > most_rows:
+            cut.append(current)
+            current, size = [], 0
+        current.append(code)
+        size += n
+    cut.append(current)
+    return cut
+
+
+def _outcome(spec: SuiteSpec, item: Any) -> ExpectationOutcome:
+    """One GX expectation result as the run record keeps it."""
+    config = item.expectation_config
+    if config is None:  # GX returns each result with its configuration
+        raise RuntimeError(f"suite {spec.name}: a GX result without its expectation")
+    res = item.result or {}
+    partial = res.get("partial_unexpected_list") or []
+    observed = res.get("observed_value")
+    exc_info = item.exception_info or {}
+    details = ", ".join(map(_example, partial[:3])) if partial else None
+    if exc_info.get("raised_exception"):
+        details = str(exc_info.get("exception_message"))[:300]
+    outcome = ExpectationOutcome(
+        suite=spec.name,
+        target=spec.relation,
+        expectation=config.type,
+        kwargs={k: v for k, v in config.kwargs.items() if k != "batch_id"},
+        success=bool(item.success),
+        severity=str(getattr(config.severity, "value", config.severity)),
+        observed_value=None if observed is None else str(observed)[:300],
+        unexpected_count=res.get("unexpected_count"),
+        details=details,
+    )
+    outcome.counted = (res.get("element_count"), res.get("missing_count"))
+    return outcome
+
+
+def merged(per_chunk: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:
+    """The outcomes of a suite validated in chunks, one per expectation, as if validated
+    whole: unexpected rows summed, a ``mostly`` judged on the sums, a row count summed, the
+    examples of the first chunk that failed."""
+    if len(per_chunk) == 1:
+        return per_chunk[0]
+    outcomes = []
+    for parts in zip(*per_chunk, strict=True):
+        first = parts[0]
+        failing = next((p for p in parts if not p.success), first)
+        unexpected = [p.unexpected_count for p in parts if p.unexpected_count is not None]
+        success = all(p.success for p in parts)
+        mostly = first.kwargs.get("mostly")
+        counted = all(p.counted[0] is not None and p.unexpected_count is not None for p in parts)
+        if mostly is not None and counted:
+            checked = sum((p.counted[0] or 0) - (p.counted[1] or 0) for p in parts)
+            success = checked == 0 or 1 - sum(unexpected) / checked >= float(mostly)
+        observed = failing.observed_value
+        if first.expectation == "expect_table_row_count_to_be_between":
+            observed = str(sum(int(p.observed_value or 0) for p in parts))
+        outcomes.append(
+            ExpectationOutcome(
+                suite=first.suite,
+                target=first.target,
+                expectation=first.expectation,
+                kwargs=first.kwargs,
+                success=success,
+                severity=first.severity,
+                observed_value=observed,
+                unexpected_count=sum(unexpected) if unexpected else None,
+                details=failing.details,
+            )
+        )
+    return outcomes
 
 
 def validate_build(
@@ -269,7 +376,7 @@ def validate_build(
         # peaks at the largest target, not at the sum of all of them.
         for spec in suites:
             try:
-                frame = read_target(con, spec)
+                parts = chunks(con, spec, settings.validation_chunk_rows)
             except duckdb.Error as exc:
                 report.outcomes.append(
                     ExpectationOutcome(
@@ -285,7 +392,6 @@ def validate_build(
                     )
                 )
                 continue
-            report.rows_validated += len(frame)
             try:
                 asset = datasource.get_asset(spec.name)
             except LookupError:
@@ -311,41 +417,25 @@ def validate_build(
             definition = context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
             )
-            # run_time given: without it GX parses the run name as a date, and a run ID such as
-            # 20261201T033812-6370ad reads as a time with a UTC offset of 63 hours (GX then fails).
-            gx_run = gx.RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
-            result = definition.run(
-                batch_parameters={"dataframe": frame},
-                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 3},
-                run_id=gx_run,
-            )
-            del frame
-            if _mask_personal_values(spec, result):
-                _overwrite_stored_result(context, spec, gx_run, result)
-            for item in result.results:
-                config = item.expectation_config
-                if config is None:  # GX returns each result with its configuration
-                    raise RuntimeError(f"suite {spec.name}: a GX result without its expectation")
-                res = item.result or {}
-                partial = res.get("partial_unexpected_list") or []
-                observed = res.get("observed_value")
-                exc_info = item.exception_info or {}
-                details = ", ".join(map(_example, partial[:3])) if partial else None
-                if exc_info.get("raised_exception"):
-                    details = str(exc_info.get("exception_message"))[:300]
-                report.outcomes.append(
-                    ExpectationOutcome(
-                        suite=spec.name,
-                        target=spec.relation,
-                        expectation=config.type,
-                        kwargs={k: v for k, v in config.kwargs.items() if k != "batch_id"},
-                        success=bool(item.success),
-                        severity=str(getattr(config.severity, "value", config.severity)),
-                        observed_value=None if observed is None else str(observed)[:300],
-                        unexpected_count=res.get("unexpected_count"),
-                        details=details,
-                    )
+            per_chunk: list[list[ExpectationOutcome]] = []
+            for localities in parts:
+                # One chunk at a time (whole localities, at most validation_chunk_rows rows where
+                # the relation has a locality): memory peaks at a chunk, whatever the country's size.
+                frame = read_target(con, spec, localities)
+                report.rows_validated += len(frame)
+                # run_time given: without it GX parses the run name as a date, and a run ID such as
+                # 20261201T033812-6370ad reads as a time with a UTC offset of 63 hours (GX then fails).
+                gx_run = gx.RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
+                result = definition.run(
+                    batch_parameters={"dataframe": frame},
+                    result_format={"result_format": "SUMMARY", "partial_unexpected_count": 3},
+                    run_id=gx_run,
                 )
+                del frame
+                if _mask_personal_values(spec, result):
+                    _overwrite_stored_result(context, spec, gx_run, result)
+                per_chunk.append([_outcome(spec, item) for item in result.results])
+            report.outcomes.extend(merged(per_chunk))
         context.build_data_docs()
         docs = settings.validation_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
         report.data_docs = docs if docs.exists() else None
