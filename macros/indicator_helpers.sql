@@ -76,8 +76,12 @@
 
 {#- The long format of the indicator models (unioned into `indicator_cells`), as the column
     list of a select from `cells` (period, locality_code, dimension, dimension_value,
-    numerator, denominator): value = 100 * numerator / denominator in %, null when the
-    denominator is 0; Σw² of a weighted cell for its interval; no flows (not a net count). -#}
+    numerator, denominator): value = 100 * (numerator / denominator) in %, null when the
+    denominator is 0; Σw² of a weighted cell for its interval; no flows (not a net count).
+    The ratio first, in double: x / x is exactly 1 and rounding is monotonic, so the value is
+    in 0..100 to the last bit and equals indicator_values' 100 * proportion; (100 * x) / x
+    is not (100 * 1.4233 / 1.4233 = 100.00000000000001: a weighted cell where every
+    respondent agrees failed `value between 0 and 100` at 255 cities). -#}
 {% macro indicator_value_columns(indicator_id, unweighted_count='denominator', sum_weight_squared='null') -%}
     '{{ indicator_id }}' as indicator_id,
         cast(period as integer) as period,
@@ -86,7 +90,7 @@
         dimension_value,
         cast(numerator as double) as numerator,
         cast(denominator as double) as denominator,
-        100.0 * numerator / nullif(denominator, 0) as value,
+        100.0 * (cast(numerator as double) / nullif(cast(denominator as double), 0)) as value,
         cast({{ unweighted_count }} as bigint) as unweighted_count,
         cast({{ sum_weight_squared }} as double) as sum_weight_squared,
         cast(null as double) as inflow,
