@@ -107,7 +107,8 @@
     answers as (
 
         select * from {{ ref('int_survey_answers') }}
-        where question = '{{ question }}'
+        where {{ in_changed_localities() }}
+            and question = '{{ question }}'
             and is_in_share
 
     ),
@@ -170,8 +171,9 @@
     people as (
 
         select * from {{ ref(people) }}
+        where {{ in_changed_localities() }}
         {%- if where %}
-        where {{ where }}
+            and {{ where }}
         {%- endif %}
 
     ),
