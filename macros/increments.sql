@@ -29,3 +29,30 @@
         delete from {{ this }} where {{ in_changed_localities() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Validation of what changed: a dbt test configured `where: __changed_localities__`
+    (dbt_project.yml, the per-locality tests of the incremental models) looks only at the
+    changed localities' rows on an incremental night, at every row otherwise (no variable).
+    Any other `where` works as in dbt. Overrides dbt's get_where_subquery for DuckDB (the
+    root project is searched first). -#}
+{% macro duckdb__get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where == '__changed_localities__' -%}
+        {%- set localities = var('changed_localities', none) -%}
+        {%- if localities is none -%}
+            {%- set where = '' -%}
+        {%- elif localities | length == 0 -%}
+            {%- set where = 'false' -%}
+        {%- else -%}
+            {%- set where = 'locality_code in (' ~ (localities | map('int') | join(', ')) ~ ')' -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
