@@ -114,7 +114,7 @@ def changed_files(con: duckdb.DuckDBPyConnection, run_id: str) -> list[ChangedFi
         "union "
         "select source, file_name, locality_code from ops.files where superseded_by in "
         "(select file_id from ops.files where run_id = ? and status = 'loaded') "
-        "order by source, file_name",
+        "order by source, file_name, locality_code",
         [run_id, run_id],
     ).fetchall()
     return [ChangedFile(source=s, file_name=n, locality_code=code) for s, n, code in rows]
