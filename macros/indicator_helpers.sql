@@ -111,7 +111,8 @@
     answers as (
 
         select * from {{ ref('int_survey_answers') }}
-        where question = '{{ question }}'
+        where {{ in_changed_localities() }}
+            and question = '{{ question }}'
             and is_in_share
 
     ),
@@ -174,8 +175,9 @@
     people as (
 
         select * from {{ ref(people) }}
+        where {{ in_changed_localities() }}
         {%- if where %}
-        where {{ where }}
+            and {{ where }}
         {%- endif %}
 
     ),

@@ -88,13 +88,16 @@ def copy_of_home(sample_run, tmp_path: Path):
     return make_settings(home)
 
 
-def run_flow(settings, inbox: Path):
-    """Run the nightly flow once more (under the session's Prefect harness): the run record."""
+def run_flow(settings, inbox: Path, *, full_refresh: bool = False):
+    """Run the nightly flow once more (under the session's Prefect harness): the run record.
+    ``full_refresh``: as ``ci-metrics run --full-refresh``."""
     from ci_metrics.operations.runs import RunStore, new_run_id
     from ci_metrics.pipeline.flow import nightly
 
     run_id = new_run_id()
-    nightly(inbox=str(inbox), run_id=run_id, home=str(settings.root), return_state=True)
+    nightly(
+        inbox=str(inbox), run_id=run_id, home=str(settings.root), full_refresh=full_refresh, return_state=True
+    )
     record = RunStore(settings.root / "runs").get(run_id)
     assert record is not None
     return record

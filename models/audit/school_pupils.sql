@@ -6,6 +6,7 @@ with
 pupils as (
 
     select * from {{ ref('stg_schools__achievement') }}
+    where {{ in_changed_localities() }}
 
 ),
 

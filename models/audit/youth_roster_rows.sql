@@ -6,6 +6,7 @@ with
 members as (
 
     select * from {{ source('raw', 'youth_members') }}
+    where {{ in_changed_localities() }}
 
 ),
 

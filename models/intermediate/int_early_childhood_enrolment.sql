@@ -3,19 +3,22 @@ with
 periods as (
 
     select * from {{ ref('int_locality_periods') }}
-    where has_early_childhood_data
+    where {{ in_changed_localities() }}
+        and has_early_childhood_data
 
 ),
 
 residents as (
 
     select * from {{ ref('int_residents_on_jan1') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 enrolments as (
 
     select * from {{ ref('stg_early_childhood__enrolments') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -3,19 +3,22 @@ with
 periods as (
 
     select * from {{ ref('int_locality_periods') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 residents as (
 
     select * from {{ ref('int_residents_on_jan1') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 welfare_files as (
 
     select * from {{ ref('int_welfare_files_linked') }}
-    where household_number is not null
+    where {{ in_changed_localities() }}
+        and household_number is not null
 
 ),
 

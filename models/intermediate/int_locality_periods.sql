@@ -3,36 +3,42 @@ with
 pupils as (
 
     select * from {{ ref('stg_schools__achievement') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 members as (
 
     select * from {{ ref('stg_youth__members') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 responses as (
 
     select * from {{ ref('stg_surveys__responses') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 residents as (
 
     select * from {{ ref('stg_residents__persons') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 welfare_files as (
 
     select * from {{ ref('stg_welfare__files') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 enrolments as (
 
     select * from {{ ref('stg_early_childhood__enrolments') }}
+    where {{ in_changed_localities() }}
 
 ),
 

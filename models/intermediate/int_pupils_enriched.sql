@@ -3,12 +3,14 @@ with
 pupils as (
 
     select * from {{ ref('stg_schools__achievement') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 persons as (
 
     select * from {{ ref('int_register_persons') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -3,19 +3,22 @@ with
 periods as (
 
     select * from {{ ref('int_locality_periods') }}
-    where is_register_year_complete
+    where {{ in_changed_localities() }}
+        and is_register_year_complete
 
 ),
 
 persons as (
 
     select * from {{ ref('int_register_persons') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 residents as (
 
     select * from {{ ref('int_residents_on_jan1') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 residents as (
 
     select * from {{ ref('stg_residents__persons') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -5,6 +5,7 @@ with
 responses as (
 
     select * from {{ ref('stg_surveys__responses') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -3,12 +3,14 @@ with
 welfare_files as (
 
     select * from {{ ref('stg_welfare__files') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 persons as (
 
     select * from {{ ref('int_register_persons') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -3,7 +3,8 @@ with
 members as (
 
     select * from {{ ref('stg_youth__members') }}
-    where is_active
+    where {{ in_changed_localities() }}
+        and is_active
 
 ),
 

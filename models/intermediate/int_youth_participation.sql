@@ -3,19 +3,22 @@ with
 periods as (
 
     select * from {{ ref('int_locality_periods') }}
-    where has_youth_data
+    where {{ in_changed_localities() }}
+        and has_youth_data
 
 ),
 
 residents as (
 
     select * from {{ ref('int_residents_on_jan1') }}
+    where {{ in_changed_localities() }}
 
 ),
 
 active_members as (
 
     select * from {{ ref('int_youth_active_members') }}
+    where {{ in_changed_localities() }}
 
 ),
 

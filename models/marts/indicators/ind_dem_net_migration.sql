@@ -3,7 +3,8 @@ with
 migration as (
 
     select * from {{ ref('int_register_migration') }}
-    where residents_on_jan1 > 0
+    where {{ in_changed_localities() }}
+        and residents_on_jan1 > 0
 
 ),
 

@@ -3,7 +3,8 @@ with
 eligibility as (
 
     select * from {{ ref('ind_edu_bagrut_eligibility') }}
-    where dimension = 'community'
+    where {{ in_changed_localities() }}
+        and dimension = 'community'
 
 ),
 

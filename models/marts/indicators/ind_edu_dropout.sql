@@ -3,7 +3,8 @@ with
 pupils as (
 
     select * from {{ ref('int_pupils_enriched') }}
-    where grade between 7 and 12
+    where {{ in_changed_localities() }}
+        and grade between 7 and 12
 
 ),
 

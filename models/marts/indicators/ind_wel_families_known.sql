@@ -3,7 +3,8 @@ with
 households as (
 
     select * from {{ ref('int_households_on_jan1') }}
-    where is_known_to_welfare is not null
+    where {{ in_changed_localities() }}
+        and is_known_to_welfare is not null
 
 ),
 

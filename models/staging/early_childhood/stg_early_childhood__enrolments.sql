@@ -9,6 +9,7 @@ with
 source as (
 
     select * from {{ source('raw', 'early_childhood_enrolments') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -10,6 +10,7 @@ with
 source as (
 
     select * from {{ source('raw', 'residents') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -9,6 +9,7 @@ with
 source as (
 
     select * from {{ source('raw', 'school_achievement') }}
+    where {{ in_changed_localities() }}
 
 ),
 

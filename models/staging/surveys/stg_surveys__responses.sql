@@ -10,6 +10,7 @@ with
 source as (
 
     select * from {{ source('raw', 'survey_responses') }}
+    where {{ in_changed_localities() }}
 
 ),
 

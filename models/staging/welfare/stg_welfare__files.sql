@@ -9,6 +9,7 @@ with
 source as (
 
     select * from {{ source('raw', 'welfare_files') }}
+    where {{ in_changed_localities() }}
 
 ),
 

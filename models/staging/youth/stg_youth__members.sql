@@ -9,6 +9,7 @@ with
 source as (
 
     select * from {{ source('raw', 'youth_members') }}
+    where {{ in_changed_localities() }}
 
 ),
 

@@ -59,8 +59,8 @@ def run_pipeline(
             return run.record
         build = run.stage("prepare", prepare_task, cycle).build
         run.stage("ingest", ingest_task, settings, build, inbox, reprocess)
-        run.stage("dbt build", dbt_task, settings, build, full_refresh)
-        run.stage("validate", validate_task, settings, build)
+        built = run.stage("dbt build", dbt_task, settings, build, full_refresh)
+        run.stage("validate", validate_task, settings, build, built.increment)
         run.stage("history", history_task, settings, build, changes.fingerprint)
         run.stage("extracts", extracts_task, settings, build)
         run.stage("publish", publish_task, cycle, build, run.runs_as_published())

@@ -27,6 +27,7 @@ from ci_metrics.pipeline.tracker import RunFailed, StageOutcome, run_logger
 from ci_metrics.publish.cycle import BuildCopy, PublishCycle
 from ci_metrics.publish.history import HistoryRecorded, record_history
 from ci_metrics.publish.holds import build_holding, hold_for_expectations
+from ci_metrics.publish.increments import Increment, plan_increment
 from ci_metrics.publish.validation import validate_build
 from ci_metrics.settings import Settings
 from ci_metrics.share.extracts.release import extract_into_pending, registry_warnings
@@ -182,10 +183,12 @@ class Built(StageOutcome):
     failures: list[str]
     counts: dict[str, int]
     log_tail: str
+    increment: Increment
     held: list[HeldSource] = Field(default_factory=list)
 
     def into(self, record: RunRecord, entry: StageRecord) -> None:
-        entry.detail = ", ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
+        entry.detail = self.increment.describe() + "; "
+        entry.detail += ", ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
         if self.held:
             entry.detail += "; held back: " + ", ".join(h.source for h in self.held)
         _note_held(record, self.held)
@@ -197,10 +200,18 @@ class Built(StageOutcome):
 
 @task(name="dbt build", cache_policy=NO_CACHE)
 def dbt_task(settings: Settings, build: BuildCopy, full_refresh: bool = False) -> Built:
-    """dbt build; a source whose own checks fail is held back and the build made again."""
-    result, held = build_holding(settings, build.path, build.run_id, full_refresh=full_refresh)
+    """dbt build, whole or of the localities that changed (:mod:`ci_metrics.publish.increments`);
+    a source whose own checks fail is held back and the build made again."""
+    increment = plan_increment(settings, build.path, build.run_id, full_refresh=full_refresh)
+    run_logger().info("dbt build: %s", increment.describe())
+    result, held = build_holding(settings, build.path, build.run_id, increment)
     return Built(
-        ok=result.ok, failures=result.failures, counts=result.counts, log_tail=result.log_tail, held=held
+        ok=result.ok,
+        failures=result.failures,
+        counts=result.counts,
+        log_tail=result.log_tail,
+        increment=increment,
+        held=held,
     )
 
 
@@ -234,9 +245,9 @@ class Validated(StageOutcome):
 
 
 @task(name="validate", cache_policy=NO_CACHE)
-def validate_task(settings: Settings, build: BuildCopy) -> Validated:
+def validate_task(settings: Settings, build: BuildCopy, increment: Increment) -> Validated:
     """The expectations; a source whose own suites fail critically is held back, the build
-    made again and validated again."""
+    made again (as the dbt build stage made it: ``increment``) and validated again."""
     held: list[HeldSource] = []
     while True:
         report = validate_build(build.path, settings, build.run_id)
@@ -245,7 +256,7 @@ def validate_task(settings: Settings, build: BuildCopy) -> Validated:
         if not newly:
             break
         held += newly
-        result, more = build_holding(settings, build.path, build.run_id)
+        result, more = build_holding(settings, build.path, build.run_id, increment)
         held += more
         if not result.ok:
             return Validated(

@@ -29,6 +29,7 @@ from ci_metrics.ingest.layouts import SOURCES, load_layout_set
 from ci_metrics.ingest.ledger import clean_message
 from ci_metrics.operations.runs import HeldSource
 from ci_metrics.publish.dbt import DbtResult, run_dbt
+from ci_metrics.publish.increments import Increment
 from ci_metrics.settings import Settings
 
 HOLDABLE = (*SOURCES, "cbs")
@@ -145,14 +146,15 @@ def hold_source(
 
 
 def build_holding(
-    settings: Settings, build: Path, run_id: str, *, full_refresh: bool = False
+    settings: Settings, build: Path, run_id: str, increment: Increment
 ) -> tuple[DbtResult, list[HeldSource]]:
-    """``dbt build`` on the build copy (with ``--full-refresh`` when asked); each source whose
-    own checks fail is held back (if this run brought it new files) and the build made again.
+    """``dbt build`` on the build copy, whole or of the changed localities (``increment``);
+    each source whose own checks fail is held back (if this run brought it new files) and the
+    build made again, over the same localities (those of a held file are among them).
     Returns the last dbt result (ok, or failing on what no single source owns) and the
     sources held."""
     held: list[HeldSource] = []
-    args = [*MAIN_BUILD, "--full-refresh"] if full_refresh else MAIN_BUILD
+    args = [*MAIN_BUILD, *increment.dbt_args()]
     result = run_dbt(settings, build, args)
     while not result.ok:
         named = [(node, f"{dbt_name(node)}: {message}") for node, message in result.failed_nodes]
