@@ -81,7 +81,7 @@ with typed as (
         bad_day("תאריך כניסה ליישוב", '%d/%m/%Y') or bad_day("תאריך עזיבה", '%d/%m/%Y') as bad_optional,
         base_name(filename) as _file_name,
         cast(_row_number as bigint) as _row_number
-    from read_csv(getvariable('converted') || '/residents/*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+    from read_csv(getvariable('converted') || '/residents/*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 )
 select * exclude (bad_optional)
 from typed
@@ -107,7 +107,7 @@ select
     day("תאריך פתיחה", '%d/%m/%Y') as opened_on,
     day("תאריך סגירה", '%d/%m/%Y') as closed_on,
     base_name(filename) as _file_name
-from read_csv(getvariable('converted') || '/welfare/*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+from read_csv(getvariable('converted') || '/welfare/*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 where id_ok(id9("ת.ז. ראש משפחה"))
     and cell("מספר תיק") is not null
     and whole("מספר נפשות") is not null
@@ -142,7 +142,7 @@ with typed as (
             and coalesce(whole("יחידות לימוד מתמטיקה") not in (3, 4, 5), true)
         ) as bad_optional,
         base_name(filename) as _file_name
-    from read_csv(getvariable('converted') || '/schools/*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+    from read_csv(getvariable('converted') || '/schools/*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 )
 select * exclude (bad_optional)
 from typed
@@ -168,7 +168,7 @@ tzofim as (
         id9(id_number) as member_key,
         flag(status, ['active'], ['inactive', 'left', 'suspended']) as is_active,
         bad_day(birth_date, '%Y-%m-%d') as bad_optional
-    from read_csv(getvariable('converted') || '/youth/tzofim_*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+    from read_csv(getvariable('converted') || '/youth/tzofim_*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 ),
 
 ezra as (
@@ -178,7 +178,7 @@ ezra as (
         id9("תז") as member_key,
         true as is_active,
         cell("גיל") is not null and coalesce(whole("גיל") not between 0 and 120, true) as bad_optional
-    from read_csv(getvariable('converted') || '/youth/ezra_*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+    from read_csv(getvariable('converted') || '/youth/ezra_*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 ),
 
 hanoar_haoved as (
@@ -189,7 +189,7 @@ hanoar_haoved as (
         flag("סטטוס", ['פעיל'], ['לא פעיל', 'עזב', 'הקפאה']) as is_active,
         cell("שנת לידה") is not null and coalesce(whole("שנת לידה") not between 1900 and 2100, true)
             as bad_optional
-    from read_csv(getvariable('converted') || '/youth/hanoar_haoved_*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+    from read_csv(getvariable('converted') || '/youth/hanoar_haoved_*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 ),
 
 bnei_akiva as (
@@ -199,7 +199,7 @@ bnei_akiva as (
         id9("ת.ז.") as member_key,
         flag("פעיל", ['כן'], ['לא']) as is_active,
         bad_day("תאריך לידה", '%d/%m/%Y') as bad_optional
-    from read_csv(getvariable('converted') || '/youth/bnei_akiva_*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+    from read_csv(getvariable('converted') || '/youth/bnei_akiva_*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 ),
 
 krembo as (
@@ -209,7 +209,7 @@ krembo as (
         id9("ID") as member_key,
         flag("Active", ['true', '1'], ['false', '0']) as is_active,
         bad_day("DOB", '%m/%d/%Y') as bad_optional
-    from read_csv(getvariable('converted') || '/youth/krembo_*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+    from read_csv(getvariable('converted') || '/youth/krembo_*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 ),
 
 rosters as (
@@ -266,7 +266,7 @@ select
     answer(q_future) as q_future,
     answer(q_stay) as q_stay,
     base_name(filename) as _file_name
-from read_csv(getvariable('converted') || '/surveys/survey_*.csv', all_varchar = true, filename = true, files_to_sniff = 1)
+from read_csv(getvariable('converted') || '/surveys/survey_*.csv', all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"')
 where cell("Response ID") is not null
     and cell("Status") in ('Complete', 'Partial')
     and try_cast(cell(weight) as double) >= 0
@@ -296,7 +296,7 @@ select
     base_name(filename) as _file_name
 from read_csv(
     getvariable('converted') || '/early_childhood/early_childhood_*.csv',
-    all_varchar = true, filename = true, files_to_sniff = 1, delim = ';', header = true
+    all_varchar = true, filename = true, files_to_sniff = 1, quote = '"', escape = '"', delim = ';', header = true
 )
 where coalesce(cell("מספר זהות ילד"), '') != 'סה"כ ילדים'
     and id_ok(id9("מספר זהות ילד"))

@@ -156,3 +156,30 @@ def test_batches_keep_the_order_and_cut_by_size() -> None:
     assert [j.index for b in cut for j in b] == list(range(10))
     assert len(cut) == 3 and all(sum(j.size for j in b) >= 100 // 3 for b in cut[:-1])
     assert len(batches(jobs, 100)) == 10  # never an empty batch, never more than the files
+
+
+def test_duckdb_spills_to_the_settings_temp_directory_instead_of_failing(tmp_path: Path) -> None:
+    """A fresh home (no tmp/ yet), a small memory limit and a sort larger than it: the
+    connection of a run spills to HOME/tmp/duckdb and finishes; dbt gets the same two settings."""
+    from ci_metrics.publish.dbt import dbt_env
+
+    settings = make_settings(tmp_path / "home", duckdb_memory_limit="100MB")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), config=settings.duckdb_config)
+    try:
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] in ("95.3 MiB", "100.0 MB")
+        con.execute(
+            "create table t as select hash(range) as h, range::varchar || 'x' as s from range(6000000)"
+        )
+        largest = con.execute("select s from t order by h, s limit 1 offset 5999999").fetchone()
+    finally:
+        con.close()
+    assert largest is not None
+    assert settings.spill_dir == tmp_path / "home" / "tmp" / "duckdb" and settings.spill_dir.is_dir()
+    env = dbt_env(settings, tmp_path / "w.duckdb")
+    assert env["CI_METRICS_DUCKDB_MEMORY_LIMIT"] == "100MB"
+    assert env["CI_METRICS_DUCKDB_TEMP_DIRECTORY"] == str(settings.spill_dir)
+    profile = (Path(__file__).parents[1] / "profiles.yml").read_text()
+    assert (
+        "env_var('CI_METRICS_DUCKDB_MEMORY_LIMIT'" in profile
+        and "env_var('CI_METRICS_DUCKDB_TEMP_DIRECTORY'" in profile
+    )

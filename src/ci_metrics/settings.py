@@ -186,7 +186,9 @@ class Settings(BaseSettings):
 
     @property
     def duckdb_config(self) -> dict[str, str | bool | int | float | list[str]]:
-        """The configuration of a read-write DuckDB connection of a run."""
+        """The configuration of a read-write DuckDB connection of a run; the spill directory
+        is created (DuckDB creates only its last level, and only once it must spill)."""
+        self.spill_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         return {"memory_limit": self.duckdb_memory_limit, "temp_directory": str(self.spill_dir)}
 
     @property

@@ -52,8 +52,9 @@ def dbt_env(settings: Settings, warehouse: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["CI_METRICS_WAREHOUSE_PATH"] = str(warehouse)
     env["CI_METRICS_INDICATOR_MODELS"] = ",".join(indicator_model_names(settings.dbt_project_dir))
-    env["CI_METRICS_DUCKDB_MEMORY_LIMIT"] = settings.duckdb_memory_limit
-    env["CI_METRICS_DUCKDB_TEMP_DIRECTORY"] = str(settings.spill_dir)
+    duckdb_config = settings.duckdb_config
+    env["CI_METRICS_DUCKDB_MEMORY_LIMIT"] = str(duckdb_config["memory_limit"])
+    env["CI_METRICS_DUCKDB_TEMP_DIRECTORY"] = str(duckdb_config["temp_directory"])
     env["DBT_TARGET_PATH"] = str(settings.root / "dbt" / "target")
     env["DBT_LOG_PATH"] = str(settings.logs_dir / "dbt")
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
