@@ -11,9 +11,10 @@ import duckdb
 import pytest
 from conftest import SAMPLE_INBOX, TEST_KEY, make_settings, run_flow
 
-from ci_metrics.ingest.key import KeyGuardError, fingerprint
+from ci_metrics.ingest.key import KeyGuardError
 from ci_metrics.ingest.layouts import load_layout_set
 from ci_metrics.ingest.limits import InputLimits
+from ci_metrics.ingest.pseudonyms import Pseudonymiser
 from ci_metrics.ingest.workers import FileJob, KeySource, PrepareContext, batches, prepare_batch
 
 RUN_COLUMNS = {"_run_id", "run_id", "published_at", "received_at", "decided_at", "recorded_at"}
@@ -103,13 +104,14 @@ def test_the_comparison_sees_a_changed_row(sample_run, tmp_path: Path) -> None:
     assert differences(settings.warehouse_path, changed) == {"raw.residents": (1, 1)}
 
 
-def _context(settings, key_fingerprint: str) -> PrepareContext:
+def _context(settings, key: str) -> PrepareContext:
+    """The context of a run's tasks, its key source made as the ingest stage makes it."""
     layouts = load_layout_set(settings.layouts_dir, settings.dbt_project_dir)
     return PrepareContext(
         layouts=layouts,
         limits=InputLimits.from_settings(settings),
         known_headers=frozenset(),
-        key=KeySource(key_file=settings.resolved_key_file, fingerprint=key_fingerprint),
+        key=KeySource.of(settings.resolved_key_file, Pseudonymiser(key.encode())),
         run_id="test",
     )
 
@@ -133,7 +135,7 @@ def _jobs() -> list[FileJob]:
 def test_the_key_never_travels_in_a_tasks_parameters(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("CI_METRICS_PSEUDONYM_KEY", TEST_KEY)
     settings = make_settings(tmp_path / "home")
-    context = _context(settings, fingerprint(TEST_KEY.encode()))
+    context = _context(settings, TEST_KEY)
     for batch in batches(_jobs(), 2):
         parameters = pickle.dumps({"jobs": batch, "context": context})
         assert TEST_KEY.encode() not in parameters
@@ -145,7 +147,7 @@ def test_the_key_never_travels_in_a_tasks_parameters(tmp_path: Path, monkeypatch
 def test_a_worker_with_another_key_loads_nothing(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("CI_METRICS_PSEUDONYM_KEY", "another-key-" + "1" * 32)
     settings = make_settings(tmp_path / "home")
-    context = _context(settings, fingerprint(TEST_KEY.encode()))
+    context = _context(settings, TEST_KEY)
     with pytest.raises(KeyGuardError, match="holds another pseudonymisation key"):
         prepare_batch(_jobs(), context)
 

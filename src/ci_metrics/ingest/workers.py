@@ -43,6 +43,11 @@ class KeySource(BaseModel):
     key_file: Path
     fingerprint: str
 
+    @classmethod
+    def of(cls, key_file: Path, pseudonymise: Pseudonymiser) -> KeySource:
+        """Where the run's key is, and its fingerprint (never the key)."""
+        return cls(key_file=key_file, fingerprint=pseudonymise.fingerprint)
+
 
 class FileJob(BaseModel):
     """One file to prepare, as the writer received it."""

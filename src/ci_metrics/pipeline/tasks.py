@@ -127,7 +127,7 @@ def ingest_task(
             limits=InputLimits.from_settings(settings),
             judge=judge_fingerprint(settings),
             forced=forced,
-            key_source=KeySource(key_file=settings.resolved_key_file, fingerprint=pseudonymise.fingerprint),
+            key_source=KeySource.of(settings.resolved_key_file, pseudonymise),
         )
         engine = DaskEngine(settings)
         summary = ingestor.ingest_inbox(inbox, settle_seconds=settings.settle_seconds, engine=engine)
