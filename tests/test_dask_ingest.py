@@ -180,8 +180,19 @@ def test_duckdb_spills_to_the_settings_temp_directory_instead_of_failing(tmp_pat
     env = dbt_env(settings, tmp_path / "w.duckdb")
     assert env["CI_METRICS_DUCKDB_MEMORY_LIMIT"] == "100MB"
     assert env["CI_METRICS_DUCKDB_TEMP_DIRECTORY"] == str(settings.spill_dir)
-    profile = (Path(__file__).parents[1] / "profiles.yml").read_text()
-    assert (
-        "env_var('CI_METRICS_DUCKDB_MEMORY_LIMIT'" in profile
-        and "env_var('CI_METRICS_DUCKDB_TEMP_DIRECTORY'" in profile
-    )
+    import yaml
+
+    profile = yaml.safe_load((Path(__file__).parents[1] / "profiles.yml").read_text())
+    build = profile["ci_metrics"]["outputs"]["build"]
+    # applied once, when dbt opens the database: DuckDB refuses to set temp_directory again
+    # after it has spilled, which `settings:` (SET on every connection) would do
+    assert "CI_METRICS_DUCKDB_MEMORY_LIMIT" in build["config_options"]["memory_limit"]
+    assert "CI_METRICS_DUCKDB_TEMP_DIRECTORY" in build["config_options"]["temp_directory"]
+    assert "temp_directory" not in (build.get("settings") or {})
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), config=settings.duckdb_config)
+    try:  # what dbt-duckdb's `settings:` would do after a spill
+        con.execute("select s from t order by h, s limit 1 offset 5999999").fetchone()
+        with pytest.raises(duckdb.Error, match="Cannot switch temporary directory"):
+            con.execute(f"set temp_directory = '{settings.spill_dir}'")
+    finally:
+        con.close()
