@@ -208,7 +208,7 @@ class Ingestor:
         self.judge = judge
         self.forced = forced
         self.seen: set[str] = set()
-        self._received: dict[str, tuple[int, Path | None]] = {}  # file ID -> size, archived copy
+        self._received: dict[int, tuple[int, Path | None]] = {}  # job -> size, archived copy
         self.limits = limits or InputLimits.from_settings()
         self.known_headers = frozenset(spec.header for layout in layouts for spec in layout.columns.values())
         self.context = PrepareContext(
@@ -395,7 +395,7 @@ class Ingestor:
         rejected unread (beyond the size limit)."""
         data = received.data
         archived = None if data is None else self.archive(source, path.name, received.sha256, data)
-        self._received[received.sha256] = (received.size, archived)
+        self._received[index] = (received.size, archived)
         if data is None:
             self.reject_whole(outcome, too_large(received.size, self.limits))
             self.ledger(outcome, received.size, archived, None, {})
@@ -404,7 +404,7 @@ class Ingestor:
 
     def _write(self, outcome: FileOutcome, result: FileResult) -> FileOutcome:
         """One prepared file into the warehouse and the ledger (the caller's transaction)."""
-        size, archived = self._received.pop(result.file_id)
+        size, archived = self._received.pop(result.index)
         if result.changed:
             outcome.status = "waiting"
             outcome.message = "its bytes changed while it was read: left in the inbox for the next run"

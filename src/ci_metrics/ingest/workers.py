@@ -18,10 +18,11 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Annotated
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from ci_metrics.ingest.filesystem import open_regular
 from ci_metrics.ingest.key import KeyGuardError, fingerprint, worker_key
@@ -68,7 +69,8 @@ class PrepareContext(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    layouts: Sequence[SourceLayout]
+    layouts: Annotated[Sequence[SourceLayout], SkipValidation]
+    """As given (a LayoutSet keeps its broken layouts' problems: not copied into a list)."""
     limits: InputLimits
     known_headers: frozenset[str]
     key: KeySource | None
