@@ -285,23 +285,15 @@ class Ingestor:
         return outcome
 
     def ingest_file(self, source: str, path: Path, entry: InboxEntry | None = None) -> FileOutcome:
+        """One file, read here, in this process (a reprocessed file, a file or two)."""
         outcome = FileOutcome(source=source, file_name=path.name, status="loaded")
-        if path.name.startswith(IGNORED_PREFIXES) or path.name.endswith(IN_PROGRESS_SUFFIXES):
-            outcome.status = "waiting"
-            outcome.message = "hidden or still being written: left in the inbox for the next run"
-            return outcome
         try:
-            received = receive(path, self.limits.max_file_bytes, entry)
-        except NotARegularFileError as exc:
-            return self._unread(outcome, exc.strerror or "is not a regular file")
+            outcome, job = self._receive_job(source, path, entry, outcome, index=0)
         except OSError as exc:  # locked, vanishing, an I/O error: not the file's fault
             return self._wait(outcome, exc)
-        file_id = received.sha256
-        outcome.file_id = file_id
-        decided = self.already_decided(source, path.name, file_id)
-        if decided is not None:
-            return decided
-        return self._ingest_received(outcome, source, path, received)
+        if job is None:
+            return outcome
+        return self._write(outcome, prepare_job(job, self.context, self.pseudonymise))
 
     def already_decided(self, source: str, file_name: str, file_id: str) -> FileOutcome | None:
         """The outcome of a file the ledger says need not be read again (``skipped``: it
@@ -378,15 +370,6 @@ class Ingestor:
         outcome.message = unread_reason(kind)
         log.warning("rejected %s/%s: %s", outcome.source, printable(outcome.file_name), outcome.message)
         return outcome
-
-    def _ingest_received(
-        self, outcome: FileOutcome, source: str, path: Path, received: ReceivedFile
-    ) -> FileOutcome:
-        """A file read here, in this process (a reprocessed file, a file or two)."""
-        job = self._job(outcome, source, path, received, 0)
-        if job is None:
-            return outcome
-        return self._write(outcome, prepare_job(job, self.context, self.pseudonymise, data=received.data))
 
     def _job(
         self, outcome: FileOutcome, source: str, path: Path, received: ReceivedFile, index: int
@@ -535,7 +518,9 @@ class Ingestor:
                 summary.outcomes.append(outcome)
                 continue
             fresh = FileOutcome(source=entry.source, file_name=entry.name, status="loaded")
-            receive_step = functools.partial(self._receive_job, entry, index=len(jobs))
+            receive_step = functools.partial(
+                self._receive_job, entry.source, entry.path, entry, index=len(jobs)
+            )
             outcome, job = self._guarded(entry, fresh, receive_step)
             summary.outcomes.append(outcome)
             if job is not None:
@@ -563,22 +548,24 @@ class Ingestor:
             yield prepare_job(job, context, self.pseudonymise)
 
     def _receive_job(
-        self, entry: InboxEntry, outcome: FileOutcome, index: int
+        self, source: str, path: Path, entry: InboxEntry | None, outcome: FileOutcome, index: int
     ) -> tuple[FileOutcome, FileJob | None]:
-        """Receive a file: hashed, checked against the ledger, archived; the job that reads it."""
-        if entry.name.startswith(IGNORED_PREFIXES) or entry.name.endswith(IN_PROGRESS_SUFFIXES):
+        """Receive a file: hashed, checked against the ledger, archived; the job that reads it
+        (None when there is nothing to read: hidden, not a regular file, already decided, too
+        large). An OSError (a transient error) is the caller's."""
+        if path.name.startswith(IGNORED_PREFIXES) or path.name.endswith(IN_PROGRESS_SUFFIXES):
             outcome.status = "waiting"
             outcome.message = "hidden or still being written: left in the inbox for the next run"
             return outcome, None
         try:
-            received = receive(entry.path, self.limits.max_file_bytes, entry)
+            received = receive(path, self.limits.max_file_bytes, entry)
         except NotARegularFileError as exc:
             return self._unread(outcome, exc.strerror or "is not a regular file"), None
         outcome.file_id = received.sha256
-        decided = self.already_decided(entry.source, entry.name, received.sha256)
+        decided = self.already_decided(source, path.name, received.sha256)
         if decided is not None:
             return decided, None
-        return outcome, self._job(outcome, entry.source, entry.path, received, index)
+        return outcome, self._job(outcome, source, path, received, index)
 
     def _guarded(
         self,

@@ -124,17 +124,14 @@ def rows_as_parquet(rows: pd.DataFrame) -> bytes:
         return target.read_bytes()
 
 
-def prepare_job(
-    job: FileJob, context: PrepareContext, pseudonymise: Pseudonymiser, data: bytes | None = None
-) -> FileResult:
-    """One file: its rows and rejects, or why it cannot be loaded. ``data``: its bytes, when
-    the caller holds them already (else read again and checked against the job's SHA-256)."""
+def prepare_job(job: FileJob, context: PrepareContext, pseudonymise: Pseudonymiser) -> FileResult:
+    """One file: its rows and rejects, or why it cannot be loaded. Its bytes are read again
+    and checked against the job's SHA-256 (the writer kept only the archived copy)."""
     result = FileResult(index=job.index, file_id=job.file_id)
-    if data is None:
-        try:
-            data = _read_bytes(job)
-        except OSError:
-            data = None
+    try:
+        data = _read_bytes(job)
+    except OSError:
+        data = None
     if data is None:
         result.changed = True
         return result
