@@ -15,7 +15,14 @@ from ci_metrics.ingest.key import KeyGuardError
 from ci_metrics.ingest.layouts import load_layout_set
 from ci_metrics.ingest.limits import InputLimits
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
-from ci_metrics.ingest.workers import FileJob, KeySource, PrepareContext, batches, prepare_batch
+from ci_metrics.ingest.workers import (
+    FileJob,
+    KeySource,
+    ParquetHandOver,
+    PrepareContext,
+    batches,
+    prepare_batch,
+)
 
 RUN_COLUMNS = {"_run_id", "run_id", "published_at", "received_at", "decided_at", "recorded_at"}
 """Columns that name the run or its time: they differ between any two runs."""
@@ -150,6 +157,29 @@ def test_a_worker_with_another_key_loads_nothing(tmp_path: Path, monkeypatch) ->
     context = _context(settings, TEST_KEY)
     with pytest.raises(KeyGuardError, match="holds another pseudonymisation key"):
         prepare_batch(_jobs(), context)
+
+
+def test_one_hand_over_serves_a_batch_each_file_its_own_rows_and_leaves_nothing(tmp_path: Path) -> None:
+    """The batch's one scratch file is rewritten for each file (never appended to, never a
+    previous file's rows), and removed, with its pseudonymised rows, when the batch ends."""
+    import pandas as pd
+
+    frames = [
+        pd.DataFrame({"person_key": ["a", "b", "c"], "n": [1, 2, 3]}),
+        pd.DataFrame({"person_key": ["d"], "n": [4]}),
+        pd.DataFrame({"person_key": ["e", None], "n": [5, None]}).astype({"n": "Int64"}),
+    ]
+    con = duckdb.connect()
+    with ParquetHandOver() as hand_over:
+        folder = hand_over._target.parent
+        for number, frame in enumerate(frames):
+            path = tmp_path / f"{number}.parquet"
+            path.write_bytes(hand_over(frame))
+            back = con.execute(f"select person_key, n from read_parquet('{path}')").fetchall()
+            rows = frame.itertuples(index=False)
+            expected = [tuple(None if pd.isna(v) else v for v in row) for row in rows]
+            assert back == expected
+    assert not folder.exists()
 
 
 def test_batches_keep_the_order_and_cut_by_size() -> None:

@@ -53,7 +53,14 @@ from ci_metrics.ingest.ledger import (
 from ci_metrics.ingest.limits import InputLimits, too_large
 from ci_metrics.ingest.prepare import readable_pattern as readable_pattern  # where clerks saw it
 from ci_metrics.ingest.pseudonyms import Pseudonymiser
-from ci_metrics.ingest.workers import FileJob, FileResult, KeySource, PrepareContext, prepare_job
+from ci_metrics.ingest.workers import (
+    FileJob,
+    FileResult,
+    KeySource,
+    ParquetHandOver,
+    PrepareContext,
+    prepare_job,
+)
 
 log = logging.getLogger(__name__)
 
@@ -544,8 +551,9 @@ class Ingestor:
         return self._write(outcome, result), None
 
     def _prepare_here(self, jobs: Sequence[FileJob], context: PrepareContext) -> Iterator[FileResult]:
-        for job in jobs:
-            yield prepare_job(job, context, self.pseudonymise)
+        with ParquetHandOver() as hand_over:
+            for job in jobs:
+                yield prepare_job(job, context, self.pseudonymise, hand_over)
 
     def _receive_job(
         self, source: str, path: Path, entry: InboxEntry | None, outcome: FileOutcome, index: int

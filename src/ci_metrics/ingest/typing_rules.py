@@ -95,7 +95,7 @@ def _numbers(
 
 def _ascii_only(text: pd.Series) -> pd.Series:
     """True where the text holds only ASCII (dates and times are written in ASCII digits)."""
-    return text.str.fullmatch(r"[\x00-\x7f]*").fillna(True).astype(bool)
+    return text.str.isascii().fillna(True).astype(bool)
 
 
 def type_column(spec: ColumnSpec, text: pd.Series) -> tuple[pd.Series, pd.Series]:
