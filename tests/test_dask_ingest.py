@@ -199,6 +199,11 @@ def test_duckdb_spills_to_the_settings_temp_directory_instead_of_failing(tmp_pat
     con = duckdb.connect(str(tmp_path / "w.duckdb"), config=settings.duckdb_config)
     try:
         assert con.execute("select current_setting('memory_limit')").fetchone()[0] in ("95.3 MiB", "100.0 MB")
+        # the writer commits every file: it checkpoints at the setting, not at DuckDB's 16MB
+        assert con.execute("select current_setting('checkpoint_threshold')").fetchone()[0] in (
+            "244.1 MiB",
+            "256.0 MB",
+        )
         con.execute(
             "create table t as select hash(range) as h, range::varchar || 'x' as s from range(6000000)"
         )
