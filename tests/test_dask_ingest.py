@@ -31,6 +31,7 @@ SKIPPED_TABLES = {
     "ops.runs",  # the run records, extracts released and key recorded: times of this run
     "ops.extracts",
     "ops.pseudonym_key",
+    "ops.validation_chunks",  # which run validated each chunk, its examples in the order read
     "marts.indicator_value_history",  # vintages again, as marts
     "marts.indicator_progress_history",
 }

@@ -26,6 +26,7 @@ RUN_METADATA = {
     "ops.runs",
     "ops.publications",
     "ops.validations",
+    "ops.validation_chunks",  # which run validated each chunk
     "ops.extracts",
     # a row per run's validation (from ops.validations), the latest run flagged
     "marts.data_quality_checks",

@@ -6,6 +6,7 @@ these tests hold the suites to it without running the pipeline.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -281,11 +282,9 @@ def test_a_real_run_stores_its_outcomes_and_builds_data_docs(small_run: Any) -> 
 # --- validation in chunks of whole localities (issue 16) -------------------------------------
 
 
-def test_a_relation_validated_in_chunks_gives_the_outcomes_of_a_whole_read(tmp_path: Path) -> None:
-    """Three localities of youth rows, with bad flags in two of them and repeats below the
-    `mostly` threshold overall but above it in one locality: read in chunks of one locality,
-    the outcomes equal those of one whole read (counts summed, `mostly` on the sums)."""
-    warehouse = tmp_path / "youth.duckdb"
+def youth_rows(warehouse: Path) -> None:
+    """Three localities (10, 20, 30) of youth rows, with bad flags in two of them and repeats
+    below the `mostly` threshold overall but above it in one locality."""
     con = duckdb.connect(str(warehouse))
     con.execute("create schema audit")
     con.execute(
@@ -295,7 +294,10 @@ def test_a_relation_validated_in_chunks_gives_the_outcomes_of_a_whole_read(tmp_p
         "range not in (3, 4, 6) as active from range(300)"
     )
     con.close()
-    spec = SuiteSpec.model_validate(
+
+
+def youth_suite(mostly: float = 0.99) -> SuiteSpec:
+    return SuiteSpec.model_validate(
         {
             "name": "youth",
             "relation": "audit.youth_roster_rows",
@@ -316,13 +318,21 @@ def test_a_relation_validated_in_chunks_gives_the_outcomes_of_a_whole_read(tmp_p
                     "type": "expect_compound_columns_to_be_unique",
                     "kwargs": {
                         "column_list": ["locality_code", "period", "movement", "member_key"],
-                        "mostly": 0.99,
+                        "mostly": mostly,
                     },
                     "severity": "warning",
                 },
             ],
         }
     )
+
+
+def test_a_relation_validated_in_chunks_gives_the_outcomes_of_a_whole_read(tmp_path: Path) -> None:
+    """Read in chunks of one locality, the outcomes equal those of one whole read (counts
+    summed, `mostly` on the sums)."""
+    warehouse = tmp_path / "youth.duckdb"
+    youth_rows(warehouse)
+    spec = youth_suite()
 
     def outcomes(chunk_rows: int) -> dict[str, tuple[bool, int | None, str | None]]:
         settings = make_settings(tmp_path / f"home{chunk_rows}", validation_chunk_rows=chunk_rows)
@@ -336,3 +346,39 @@ def test_a_relation_validated_in_chunks_gives_the_outcomes_of_a_whole_read(tmp_p
     # repeats is only 98% unique on its own
     assert whole["expect_compound_columns_to_be_unique"][:2] == (True, 2)
     assert outcomes(100) == whole  # one locality per chunk
+
+
+def test_validation_of_what_changed_only_chunks_whose_rows_or_suite_changed_run_again(tmp_path: Path) -> None:
+    """The same rows and suite: every chunk's outcomes are taken from the run that validated
+    it. One locality's rows change: its chunk alone is validated again, and a new failure in
+    it is found, with the outcomes of a validation of every row from scratch. Another
+    threshold in the suite: every chunk is validated again."""
+    warehouse = tmp_path / "youth.duckdb"
+    youth_rows(warehouse)
+    settings = make_settings(tmp_path / "home", validation_chunk_rows=100)
+
+    def summary(report: Any) -> dict[str, tuple[bool, int | None, str | None]]:
+        return {o.expectation: (o.success, o.unexpected_count, o.observed_value) for o in report.outcomes}
+
+    first = validate_build(warehouse, settings, "run-1", [youth_suite()])
+    assert (first.chunks_validated, first.chunks_reused) == (3, 0)
+    again = validate_build(warehouse, settings, "run-2", [youth_suite()])
+    assert (again.chunks_validated, again.chunks_reused) == (0, 3)
+    assert summary(again) == summary(first)
+
+    con = duckdb.connect(str(warehouse))
+    con.execute("update audit.youth_roster_rows set active = false where member_key = 'p1'")  # locality 20
+    con.close()
+    third = validate_build(warehouse, settings, "run-3", [youth_suite()])
+    assert (third.chunks_validated, third.chunks_reused) == (1, 2)
+    assert summary(third)["expect_column_values_to_be_in_set"][:2] == (False, 4)
+    scratch = tmp_path / "scratch.duckdb"
+    shutil.copy(warehouse, scratch)
+    con = duckdb.connect(str(scratch))
+    con.execute("delete from ops.validation_chunks")
+    con.close()
+    assert summary(validate_build(scratch, settings, "run-4", [youth_suite()])) == summary(third)
+
+    stricter = validate_build(warehouse, settings, "run-5", [youth_suite(mostly=0.999)])
+    assert (stricter.chunks_validated, stricter.chunks_reused) == (3, 0)
+    assert summary(stricter)["expect_compound_columns_to_be_unique"][:2] == (False, 2)

@@ -76,6 +76,13 @@ create table if not exists ops.publications (
     code_fingerprint varchar not null     -- models, suites, agreements, layouts at publish time
 );
 alter table ops.publications add column if not exists definition_fingerprint varchar;  -- the dbt project
+create table if not exists ops.validation_chunks (
+    suite varchar not null,
+    chunk varchar not null,               -- its localities ('' : the whole relation)
+    fingerprint varchar not null,         -- the suite as resolved, GX's version, the chunk's rows
+    outcomes varchar not null,            -- its outcomes (JSON; examples masked as in ops.validations)
+    run_id varchar not null               -- the run that validated it
+);
 create table if not exists ops.validations (
     run_id varchar not null,
     suite varchar not null,

@@ -222,6 +222,8 @@ class Validated(StageOutcome):
     data_docs: str | None
     evaluated: int
     seconds: float
+    chunks_validated: int = 0
+    chunks_reused: int = 0
     held: list[HeldSource] = Field(default_factory=list)
     build_failures: list[str] = Field(default_factory=list)
 
@@ -230,6 +232,11 @@ class Validated(StageOutcome):
         record.data_docs = self.data_docs
         record.warnings = [w for w in record.warnings if w.startswith("source ")] + list(self.warnings)
         entry.detail = f"{self.evaluated} expectations, {self.status}"
+        if self.chunks_reused:
+            entry.detail += (
+                f" ({self.chunks_reused} of {self.chunks_reused + self.chunks_validated} chunks "
+                "unchanged since they were validated: their outcomes kept)"
+            )
         if self.held:
             entry.detail += "; held back: " + ", ".join(h.source for h in self.held)
         _note_held(record, self.held)
@@ -276,6 +283,8 @@ def validate_task(settings: Settings, build: BuildCopy, increment: Increment) ->
         data_docs=str(report.data_docs) if report.data_docs else None,
         evaluated=len(report.outcomes),
         seconds=report.seconds,
+        chunks_validated=report.chunks_validated,
+        chunks_reused=report.chunks_reused,
         held=held,
     )
 

@@ -14,6 +14,15 @@ setting is written ``{setting: <name>}`` in the suite and resolved from
 :class:`~ci_metrics.settings.Settings`.
 
 Results go to ``ops.validations`` and to GX Data Docs under ``CI_METRICS_HOME/validation``.
+
+Validation of what changed: a large relation is validated in chunks of whole localities, and
+each chunk's outcomes are kept (``ops.validation_chunks``) with a fingerprint of the suite as
+resolved (its expectations, their settings, GX's version) and of the chunk's rows (their
+count and the sum of a hash of each row's validated columns). A later run whose chunk has the
+same fingerprint takes its outcomes instead of running GX again: the outcome of an
+expectation depends on nothing but the rows and the suite, so the merged result is the one a
+run over every row would give. A night on which one city sent files validates the chunk of
+that city (and any chunk whose rows moved), not the country.
 A suite declares its ``personal_columns`` (keys, IDs, file and household numbers: any value
 that may point at a person); what a failed expectation on them reports keeps its counts, and
 its examples only masked (:func:`~ci_metrics.ingest.pseudonyms.mask_id`), everywhere it goes:
@@ -22,7 +31,9 @@ the outcome and the run record, ``ops.validations``, GX's stored results and Dat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -224,6 +235,9 @@ class ValidationReport:
     data_docs: Path | None = None
     seconds: float = 0.0
     rows_validated: int = 0
+    chunks_validated: int = 0
+    chunks_reused: int = 0
+    """Chunks whose rows and suite had not changed since the run that validated them."""
 
     @property
     def critical_failures(self) -> list[ExpectationOutcome]:
@@ -286,6 +300,71 @@ def chunks(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, most_rows: int) -> l
         size += n
     cut.append(current)
     return cut
+
+
+def suite_fingerprint(spec: SuiteSpec, settings: Settings) -> str:
+    """The suite as it will run: its expectations with their settings resolved, its relation
+    and columns, and the GX version that evaluates it."""
+    import great_expectations as gx
+
+    described = {
+        "suite": spec.model_dump(mode="json"),
+        "kwargs": [e.resolved_kwargs(settings) for e in spec.expectations],
+        "gx": gx.__version__,
+    }
+    return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def rows_fingerprint(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, localities: list[int] | None) -> str:
+    """The rows a chunk validates, whatever their order: how many, and the sum of a hash of
+    each row's validated columns (DuckDB's relational API, like :func:`read_target`)."""
+    relation = con.table(spec.relation)
+    if localities is not None:
+        codes = [duckdb.ConstantExpression(code) for code in localities]
+        relation = relation.filter(duckdb.ColumnExpression(LOCALITY).isin(*codes))
+    hashed = duckdb.FunctionExpression("hash", *[duckdb.ColumnExpression(name) for name in spec.columns])
+    totals = relation.aggregate(
+        [duckdb.FunctionExpression("count_star"), duckdb.FunctionExpression("sum", hashed)], ""
+    )
+    ((count, total),) = totals.fetchall()
+    return f"{count}:{total}"
+
+
+def chunk_name(localities: list[int] | None) -> str:
+    return "" if localities is None else ",".join(str(code) for code in localities)
+
+
+def _encoded(outcomes: list[ExpectationOutcome]) -> str:
+    return json.dumps([dataclasses.asdict(o) for o in outcomes], ensure_ascii=False, default=str)
+
+
+def _decoded(text: str) -> list[ExpectationOutcome]:
+    outcomes = []
+    for item in json.loads(text):
+        counted = item.pop("counted", None) or (None, None)
+        outcomes.append(ExpectationOutcome(**item, counted=(counted[0], counted[1])))
+    return outcomes
+
+
+Chunks = dict[tuple[str, str], tuple[str, str, str]]
+"""(suite, chunk) -> (fingerprint, outcomes as JSON, the run that validated it)."""
+
+
+def _validated_chunks(con: duckdb.DuckDBPyConnection) -> Chunks:
+    """What the last validation of this warehouse kept (carried from publish to publish)."""
+    from ci_metrics.ingest.ledger import ensure_ops
+
+    ensure_ops(con)
+    rows = con.execute("select suite, chunk, fingerprint, outcomes, run_id from ops.validation_chunks")
+    return {(suite, chunk): (fp, outcomes, run) for suite, chunk, fp, outcomes, run in rows.fetchall()}
+
+
+def _keep_chunks(con: duckdb.DuckDBPyConnection, kept: Chunks) -> None:
+    """This validation's chunks, for the next run (the chunks of no current suite dropped)."""
+    con.execute("delete from ops.validation_chunks")
+    rows = [(suite, chunk, fp, outcomes, run) for (suite, chunk), (fp, outcomes, run) in kept.items()]
+    if rows:
+        con.executemany("insert into ops.validation_chunks values (?, ?, ?, ?, ?)", rows)
 
 
 def _outcome(spec: SuiteSpec, item: Any) -> ExpectationOutcome:
@@ -371,7 +450,9 @@ def validate_build(
     datasource = context.data_sources.add_or_update_pandas("warehouse")
     report = ValidationReport()
     con = duckdb.connect(str(warehouse), config=settings.duckdb_config)
+    kept: Chunks = {}
     try:
+        earlier = _validated_chunks(con)
         # One suite at a time: its DataFrame is dropped before the next is read, so memory
         # peaks at the largest target, not at the sum of all of them.
         for spec in suites:
@@ -418,9 +499,18 @@ def validate_build(
                 gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
             )
             per_chunk: list[list[ExpectationOutcome]] = []
+            resolved = suite_fingerprint(spec, settings)
             for localities in parts:
                 # One chunk at a time (whole localities, at most validation_chunk_rows rows where
                 # the relation has a locality): memory peaks at a chunk, whatever the country's size.
+                name = chunk_name(localities)
+                fingerprint = f"{resolved}:{rows_fingerprint(con, spec, localities)}"
+                same = earlier.get((spec.name, name))
+                if same is not None and same[0] == fingerprint:  # the same rows, the same suite
+                    per_chunk.append(_decoded(same[1]))
+                    kept[(spec.name, name)] = same
+                    report.chunks_reused += 1
+                    continue
                 frame = read_target(con, spec, localities)
                 report.rows_validated += len(frame)
                 # run_time given: without it GX parses the run name as a date, and a run ID such as
@@ -434,12 +524,16 @@ def validate_build(
                 del frame
                 if _mask_personal_values(spec, result):
                     _overwrite_stored_result(context, spec, gx_run, result)
-                per_chunk.append([_outcome(spec, item) for item in result.results])
+                outcomes = [_outcome(spec, item) for item in result.results]
+                per_chunk.append(outcomes)
+                kept[(spec.name, name)] = (fingerprint, _encoded(outcomes), run_id)
+                report.chunks_validated += 1
             report.outcomes.extend(merged(per_chunk))
         context.build_data_docs()
         docs = settings.validation_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
         report.data_docs = docs if docs.exists() else None
         _store(con, run_id, report)
+        _keep_chunks(con, kept)
     finally:
         con.close()
     report.seconds = time.perf_counter() - started
