@@ -258,17 +258,24 @@ LOCALITY = "locality_code"
 """The column validation chunks a large relation by (whole localities)."""
 
 
-def read_target(
+def chunk_relation(
     con: duckdb.DuckDBPyConnection, spec: SuiteSpec, localities: list[int] | None = None
-) -> pd.DataFrame:
-    """The suite's columns of its relation, as a DataFrame (DuckDB's relational API: no SQL
-    text); ``localities``: only their rows."""
-    columns = [duckdb.ColumnExpression(name) for name in spec.columns]
+) -> duckdb.DuckDBPyRelation:
+    """The suite's relation (DuckDB's relational API: no SQL text); ``localities``: only
+    their rows."""
     relation = con.table(spec.relation)
     if localities is not None:
         codes = [duckdb.ConstantExpression(code) for code in localities]
         relation = relation.filter(duckdb.ColumnExpression(LOCALITY).isin(*codes))
-    return relation.select(*columns).df()
+    return relation
+
+
+def read_target(
+    con: duckdb.DuckDBPyConnection, spec: SuiteSpec, localities: list[int] | None = None
+) -> pd.DataFrame:
+    """The suite's columns of its relation (``localities``: only their rows), as a DataFrame."""
+    columns = [duckdb.ColumnExpression(name) for name in spec.columns]
+    return chunk_relation(con, spec, localities).select(*columns).df()
 
 
 def chunks(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, most_rows: int) -> list[list[int] | None]:
@@ -317,13 +324,9 @@ def suite_fingerprint(spec: SuiteSpec, settings: Settings) -> str:
 
 def rows_fingerprint(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, localities: list[int] | None) -> str:
     """The rows a chunk validates, whatever their order: how many, and the sum of a hash of
-    each row's validated columns (DuckDB's relational API, like :func:`read_target`)."""
-    relation = con.table(spec.relation)
-    if localities is not None:
-        codes = [duckdb.ConstantExpression(code) for code in localities]
-        relation = relation.filter(duckdb.ColumnExpression(LOCALITY).isin(*codes))
+    each row's validated columns (the rows :func:`read_target` reads)."""
     hashed = duckdb.FunctionExpression("hash", *[duckdb.ColumnExpression(name) for name in spec.columns])
-    totals = relation.aggregate(
+    totals = chunk_relation(con, spec, localities).aggregate(
         [duckdb.FunctionExpression("count_star"), duckdb.FunctionExpression("sum", hashed)], ""
     )
     ((count, total),) = totals.fetchall()
